@@ -1,0 +1,17 @@
+package org.sd3j.sampler;
+
+import org.sd3j.tensor.Tensor;
+
+/**
+ * The velocity field a sampler integrates: the denoiser with guidance applied, as the pipeline wires it.
+ */
+@FunctionalInterface
+public interface VelocityModel {
+
+    /**
+     * @param x     latents {@code [B, C, H, W]}, borrowed: read them, don't keep or change them
+     * @param sigma noise level in [0, 1]
+     * @return velocity {@code [B, C, H, W]}, owned by the caller (the sampler may overwrite it)
+     */
+    Tensor velocity(Tensor x, float sigma);
+}
