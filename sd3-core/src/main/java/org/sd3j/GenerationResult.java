@@ -53,7 +53,7 @@ public final class GenerationResult {
 
     /** Seed of batch item {@code index}: {@code seed() + index}. */
     public long seed(int index) {
-        Checks.atLeast(index, 0, "index");
+        checkIndex(index);
         return seed + index;
     }
 
@@ -70,7 +70,14 @@ public final class GenerationResult {
      * {@code Steps: 28, Sampler: euler, CFG scale: 7.0, Seed: 42, Size: 1024x1024, Shift: 3.0, Model: ...}.
      */
     public String parameters(int index) {
+        checkIndex(index);
         return parameters.get(index);
+    }
+
+    private void checkIndex(int index) {
+        if (index < 0 || index >= batchSize()) {
+            throw Checks.fail("index", "in [0, " + batchSize() + ")", index);
+        }
     }
 
     /** Writes image {@code index} as a PNG with its {@link #parameters(int)} in a {@code parameters} text chunk. */

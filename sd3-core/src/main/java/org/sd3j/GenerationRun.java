@@ -45,15 +45,13 @@ final class GenerationRun {
     GenerationResult run() {
         long start = System.nanoTime();
         Settings s = resolve();
-        int completed = 0;
         Progress progress = new Progress();
+        GenerationResult result;
         try {
             listener.onStart(new GenerationStart(s.width, s.height, s.batch, s.sigmas.steps() - s.startIndex,
                     s.seed, s.guided));
             handle.checkCanceled(0);
-            GenerationResult result = generate(s, start, progress);
-            listener.onEnd(result);
-            return result;
+            result = generate(s, start, progress);
         } catch (GenerationCanceledException e) {
             notifySafely(() -> listener.onCancel(progress.completed), e);
             throw e;
@@ -61,6 +59,10 @@ final class GenerationRun {
             notifySafely(() -> listener.onFailure(e), e);
             throw e;
         }
+        // Outside the try: exactly one of onEnd, onFailure and onCancel is sent, so an exception thrown by
+        // onEnd itself propagates without a second, contradictory onFailure event.
+        listener.onEnd(result);
+        return result;
     }
 
     private static final class Progress {

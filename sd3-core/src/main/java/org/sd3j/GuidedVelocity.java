@@ -23,6 +23,8 @@ final class GuidedVelocity implements VelocityModel {
     private final Generation handle;
     private final int batch;
     private final Tensor batchedLatents;
+    /** The guided velocity, reused across calls (VelocityModel: valid until the next call). */
+    private final Tensor guided;
     private final Tensor timesteps;
     private int scheduleIndex;
     private int completedSteps;
@@ -46,10 +48,12 @@ final class GuidedVelocity implements VelocityModel {
             int[] doubled = latentShape.clone();
             doubled[0] *= 2;
             this.batchedLatents = Tensor.zeros(doubled);
+            this.guided = Tensor.zeros(latentShape);
             this.timesteps = Tensor.zeros(2 * batch);
         } else {
             this.conditioning = positive;
             this.batchedLatents = null;
+            this.guided = null;
             this.timesteps = Tensor.zeros(batch);
         }
     }
@@ -70,12 +74,10 @@ final class GuidedVelocity implements VelocityModel {
         batchedLatents.slice(0, batch).copyFrom(x);
         batchedLatents.slice(batch, 2 * batch).copyFrom(x);
         Tensor both = call(batchedLatents, timesteps, conditioning, batchedLatents);
-        Tensor guided = ClassifierFreeGuidance.combine(both, guidance, Tensor.zeros(x.shape()));
+        ClassifierFreeGuidance.combine(both, guidance, guided);
         if (skipLayer != null && skipLayer.isActive(scheduleIndex, totalScheduleSteps)) {
             handle.checkCanceled(completedSteps);
-            Tensor skipped = ((BlockSkippingDenoiser) denoiser).velocitySkipping(x, timesteps.slice(batch, 2 * batch),
-                    positive, skipLayer.blocks());
-            requireShape(skipped, x, "velocitySkipping");
+            Tensor skipped = callSkipping(x, timesteps.slice(batch, 2 * batch));
             skipLayer.apply(guided, both.slice(batch, 2 * batch), skipped);
         }
         return checked(guided, x, sigma);
@@ -91,6 +93,19 @@ final class GuidedVelocity implements VelocityModel {
             throw new BackendException("denoiser", "velocity", e.toString(), e);
         }
         requireShape(v, shapeOf, "velocity");
+        return v;
+    }
+
+    private Tensor callSkipping(Tensor x, Tensor t) {
+        Tensor v;
+        try {
+            v = ((BlockSkippingDenoiser) denoiser).velocitySkipping(x, t, positive, skipLayer.blocks());
+        } catch (Sd3Exception e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new BackendException("denoiser", "velocitySkipping", e.toString(), e);
+        }
+        requireShape(v, x, "velocitySkipping");
         return v;
     }
 

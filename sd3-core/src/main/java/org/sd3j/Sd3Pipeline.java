@@ -58,6 +58,9 @@ public final class Sd3Pipeline {
     private final GenerationListener listener;
     private final SkipLayerGuidance skipLayerGuidance;
     private final String modelName;
+    /** What the builder was given explicitly (null when derived), so that toBuilder() keeps deriving it. */
+    private final LatentFormat configuredLatentFormat;
+    private final String configuredModelName;
 
     private Sd3Pipeline(Builder b) {
         this.promptEncoder = new PromptEncoder(b.layout, b.encoders);
@@ -75,7 +78,18 @@ public final class Sd3Pipeline {
         this.seed = b.seed;
         this.listener = b.listener;
         this.skipLayerGuidance = b.skipLayerGuidance;
-        this.modelName = b.modelName != null ? b.modelName : b.denoiser.name();
+        this.modelName = b.modelName != null ? b.modelName : defaultModelName(b.denoiser);
+        this.configuredLatentFormat = b.latentFormat;
+        this.configuredModelName = b.modelName;
+    }
+
+    /** The denoiser's name, or its class's when it has none (e.g. a mock, whose {@code name()} returns null). */
+    private static String defaultModelName(Denoiser denoiser) {
+        String name = denoiser.name();
+        if (name == null || name.isBlank()) {
+            name = denoiser.getClass().getSimpleName();
+        }
+        return name.isBlank() ? "unknown" : name;
     }
 
     public static Builder builder() {
@@ -107,7 +121,8 @@ public final class Sd3Pipeline {
         b.layout = promptEncoder.layout();
         b.denoiser = denoiser;
         b.vae = vae;
-        b.latentFormat = latentFormat;
+        // Only what was set explicitly: a derived format or name follows a VAE or denoiser swapped in later.
+        b.latentFormat = configuredLatentFormat;
         b.sampler = sampler;
         b.schedule = schedule;
         b.steps = steps;
@@ -118,7 +133,7 @@ public final class Sd3Pipeline {
         b.seed = seed;
         b.listener = listener;
         b.skipLayerGuidance = skipLayerGuidance;
-        b.modelName = modelName;
+        b.modelName = configuredModelName;
         return b;
     }
 

@@ -29,7 +29,12 @@ public final class ClassifierFreeGuidance {
         Checks.notNull(batched, "batched");
         Checks.notNull(out, "out");
         int half = out.size();
-        if (batched.size() != 2 * half || batched.dim(0) != 2 * out.dim(0)) {
+        int[] expected = out.shape();
+        if (expected.length > 0) {
+            expected[0] *= 2;
+        }
+        // The whole shape, not just the element count: [2, 2, 2] must not pass for out [1, 4].
+        if (expected.length == 0 || !batched.hasShape(expected)) {
             throw Checks.fail("batched", "[2B, ...] for out " + out, batched);
         }
         for (int i = 0; i < half; i++) {

@@ -1,5 +1,7 @@
 package org.sd3j.guidance;
 
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -28,7 +30,8 @@ public record SkipLayerGuidance(Set<Integer> blocks, double scale, double start,
                 throw Checks.fail("blocks", "indices >= 0", blocks);
             }
         }
-        blocks = Set.copyOf(new TreeSet<>(blocks));
+        // Sorted and unmodifiable: Set.copyOf would iterate in a per-JVM random order (logs, metadata, messages).
+        blocks = Collections.unmodifiableSortedSet(new TreeSet<>(blocks));
         Checks.finite(scale, "scale");
         if (!(start >= 0 && start <= 1)) {
             throw Checks.fail("start", "in [0, 1]", start);
@@ -55,6 +58,15 @@ public record SkipLayerGuidance(Set<Integer> blocks, double scale, double start,
 
     /** {@code guided += scale * (positive - skipped)} in place; returns {@code guided}. */
     public Tensor apply(Tensor guided, Tensor positive, Tensor skipped) {
+        Checks.notNull(guided, "guided");
+        Checks.notNull(positive, "positive");
+        Checks.notNull(skipped, "skipped");
+        if (!Arrays.equals(positive.shape(), guided.shape())) {
+            throw Checks.fail("positive", "shaped like guided " + guided, positive);
+        }
+        if (!Arrays.equals(skipped.shape(), guided.shape())) {
+            throw Checks.fail("skipped", "shaped like guided " + guided, skipped);
+        }
         float s = (float) scale;
         for (int i = 0; i < guided.size(); i++) {
             guided.set(i, guided.get(i) + s * (positive.get(i) - skipped.get(i)));

@@ -3,12 +3,14 @@ package org.sd3j.image;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -41,7 +43,7 @@ final class PngWriter {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + absolute.getFileName(), ".tmp");
+            tmp = createSibling(dir, absolute.getFileName().toString());
             ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
             try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
                 writer.setOutput(out);
@@ -68,6 +70,25 @@ final class PngWriter {
                     Files.deleteIfExists(tmp);
                 } catch (IOException ignored) {
                     // The original failure is the one worth reporting.
+                }
+            }
+        }
+    }
+
+    /**
+     * A new empty file beside the target. Not {@link Files#createTempFile}: that makes the file owner-only
+     * (rw-------) on POSIX systems, and the moved PNG would keep those permissions; a plain new file gets the
+     * usual ones (the process's umask).
+     */
+    private static Path createSibling(Path dir, String name) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path candidate = dir.resolve("." + name + "." + Long.toUnsignedString(
+                    ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+            try {
+                return Files.createFile(candidate);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 100) {
+                    throw e;
                 }
             }
         }

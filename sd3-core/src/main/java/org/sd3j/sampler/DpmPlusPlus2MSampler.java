@@ -1,5 +1,6 @@
 package org.sd3j.sampler;
 
+import org.sd3j.internal.Checks;
 import org.sd3j.schedule.Sigmas;
 import org.sd3j.tensor.Tensor;
 
@@ -23,6 +24,7 @@ public final class DpmPlusPlus2MSampler implements Sampler {
 
     @Override
     public SamplerRun start(Sigmas sigmas, NoiseSource noise) {
+        Checks.notNull(sigmas, "sigmas");
         return new Run(sigmas);
     }
 
@@ -33,6 +35,7 @@ public final class DpmPlusPlus2MSampler implements Sampler {
 
     private static final class Run implements SamplerRun {
         private final Sigmas sigmas;
+        private Tensor denoised;
         private Tensor previousDenoised;
         private int previousIndex = -1;
 
@@ -44,10 +47,13 @@ public final class DpmPlusPlus2MSampler implements Sampler {
         public void step(int index, Tensor x, VelocityModel model) {
             float sigma = sigmas.get(index);
             float next = sigmas.get(index + 1);
-            Tensor denoised = model.velocity(x, sigma);
-            // x0 = x - sigma * v, written over the velocity tensor (which the sampler owns).
+            Tensor v = model.velocity(x, sigma);
+            if (denoised == null || denoised.size() != x.size()) {
+                denoised = Tensor.zeros(x.shape());
+            }
+            // x0 = x - sigma * v, kept in the run's own buffer: v is only valid until the model's next call.
             for (int i = 0; i < x.size(); i++) {
-                denoised.set(i, x.get(i) - sigma * denoised.get(i));
+                denoised.set(i, x.get(i) - sigma * v.get(i));
             }
             if (next == 0f) {
                 x.copyFrom(denoised);
@@ -72,7 +78,9 @@ public final class DpmPlusPlus2MSampler implements Sampler {
                     }
                 }
             }
+            Tensor recycled = previousDenoised;
             previousDenoised = denoised;
+            denoised = recycled;
             previousIndex = index;
         }
     }

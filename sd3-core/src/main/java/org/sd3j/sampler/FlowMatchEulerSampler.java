@@ -1,5 +1,6 @@
 package org.sd3j.sampler;
 
+import org.sd3j.internal.Checks;
 import org.sd3j.schedule.Sigmas;
 import org.sd3j.tensor.Tensor;
 
@@ -17,6 +18,7 @@ public final class FlowMatchEulerSampler implements Sampler {
 
     @Override
     public SamplerRun start(Sigmas sigmas, NoiseSource noise) {
+        Checks.notNull(sigmas, "sigmas");
         return (index, x, model) -> {
             float sigma = sigmas.get(index);
             float dt = sigmas.get(index + 1) - sigma;

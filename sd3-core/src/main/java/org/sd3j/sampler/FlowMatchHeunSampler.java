@@ -1,5 +1,6 @@
 package org.sd3j.sampler;
 
+import org.sd3j.internal.Checks;
 import org.sd3j.schedule.Sigmas;
 import org.sd3j.tensor.Tensor;
 
@@ -21,7 +22,22 @@ public final class FlowMatchHeunSampler implements Sampler {
 
     @Override
     public SamplerRun start(Sigmas sigmas, NoiseSource noise) {
-        return (index, x, model) -> {
+        Checks.notNull(sigmas, "sigmas");
+        return new Run(sigmas);
+    }
+
+    /** Keeps its predictor buffers for the whole run: the model's velocity is only valid until its next call. */
+    private static final class Run implements SamplerRun {
+        private final Sigmas sigmas;
+        private Tensor first;
+        private Tensor predicted;
+
+        Run(Sigmas sigmas) {
+            this.sigmas = sigmas;
+        }
+
+        @Override
+        public void step(int index, Tensor x, VelocityModel model) {
             float sigma = sigmas.get(index);
             float next = sigmas.get(index + 1);
             float dt = next - sigma;
@@ -30,13 +46,18 @@ public final class FlowMatchHeunSampler implements Sampler {
                 x.addScaled(v1, dt);
                 return;
             }
-            Tensor predicted = x.copy().addScaled(v1, dt);
+            if (first == null || first.size() != x.size()) {
+                first = Tensor.zeros(x.shape());
+                predicted = Tensor.zeros(x.shape());
+            }
+            first.copyFrom(v1);
+            predicted.copyFrom(x).addScaled(first, dt);
             Tensor v2 = model.velocity(predicted, next);
             float half = dt * 0.5f;
             for (int i = 0; i < x.size(); i++) {
-                x.set(i, x.get(i) + (v1.get(i) + v2.get(i)) * half);
+                x.set(i, x.get(i) + (first.get(i) + v2.get(i)) * half);
             }
-        };
+        }
     }
 
     @Override

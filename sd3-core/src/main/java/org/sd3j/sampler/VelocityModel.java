@@ -11,7 +11,8 @@ public interface VelocityModel {
     /**
      * @param x     latents {@code [B, C, H, W]}, borrowed: read them, don't keep or change them
      * @param sigma noise level in [0, 1]
-     * @return velocity {@code [B, C, H, W]}, owned by the caller (the sampler may overwrite it)
+     * @return velocity {@code [B, C, H, W]}, valid until the next call on this model: the sampler may overwrite
+     *         it, and must copy what it needs to keep across calls (implementations reuse the buffer)
      */
     Tensor velocity(Tensor x, float sigma);
 }

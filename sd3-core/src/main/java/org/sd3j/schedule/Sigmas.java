@@ -29,6 +29,7 @@ public final class Sigmas {
                     + Arrays.toString(values));
         }
         float[] v = values[values.length - 1] == 0f ? values.clone() : Arrays.copyOf(values, values.length + 1);
+        v[v.length - 1] = 0f; // a given -0.0 becomes +0.0, so equal schedules compare equal
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i]) || v[i] < 0f || v[i] > 1f) {
                 throw new IllegalArgumentException("sigmas[" + i + "] must be finite and within [0, 1], found " + v[i]);

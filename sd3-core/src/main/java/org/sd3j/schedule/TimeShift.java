@@ -56,6 +56,11 @@ public final class TimeShift {
      */
     public static TimeShift rescale(double shift, int fromWidth, int fromHeight, int toWidth, int toHeight) {
         Checks.finitePositive(shift, "shift");
+        // Each side on its own: two negative sides would otherwise make a positive pixel count.
+        Checks.atLeast(fromWidth, 1, "fromWidth");
+        Checks.atLeast(fromHeight, 1, "fromHeight");
+        Checks.atLeast(toWidth, 1, "toWidth");
+        Checks.atLeast(toHeight, 1, "toHeight");
         TimeShift ratio = forResolution((long) fromWidth * fromHeight, (long) toWidth * toHeight);
         return of(shift * ratio.value);
     }
