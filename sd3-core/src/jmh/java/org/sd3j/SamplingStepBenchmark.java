@@ -40,7 +40,7 @@ import org.sd3j.tensor.Tensor;
 @Fork(1)
 public class SamplingStepBenchmark {
 
-    @Param({"euler", "dpmpp_2m"})
+    @Param({"euler", "heun", "dpmpp_2m"})
     public String sampler;
 
     private SamplerRun run;

@@ -17,6 +17,20 @@ public class BackendException extends Sd3Exception {
         this(component, operation, message, null);
     }
 
+    /**
+     * Runs a backend call, passing {@link Sd3Exception}s through and wrapping any other runtime exception in a
+     * {@code BackendException} that names the component and operation.
+     */
+    public static <T> T wrap(String component, String operation, java.util.function.Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (Sd3Exception e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new BackendException(component, operation, e.toString(), e);
+        }
+    }
+
     /** The failing component, e.g. {@code "denoiser"} or {@code "text_encoder_3"}. */
     public String component() {
         return component;

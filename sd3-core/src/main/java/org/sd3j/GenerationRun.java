@@ -91,7 +91,7 @@ final class GenerationRun {
         if (request.initImage().isPresent()) {
             Vae vae = pipeline.vae().orElseThrow();
             Image init = request.initImage().get();
-            LatentDistribution dist = vae.encode(init.toTensor());
+            LatentDistribution dist = BackendException.wrap("vae", "encode", () -> vae.encode(init.toTensor()));
             Tensor sampleNoise = Tensor.zeros(shape);
             noise.fillNormal(sampleNoise);
             LatentDistribution batched = new LatentDistribution(dist.mean().repeat(s.batch),
@@ -133,7 +133,9 @@ final class GenerationRun {
 
         List<Image> images = List.of();
         if (pipeline.vae().isPresent()) {
-            Tensor decoded = pipeline.vae().get().decode(format.toVaeSpace(x));
+            Vae vae = pipeline.vae().get();
+            Tensor vaeLatents = format.toVaeSpace(x);
+            Tensor decoded = BackendException.wrap("vae", "decode", () -> vae.decode(vaeLatents));
             if (decoded == null || !decoded.hasShape(s.batch, 3, s.height, s.width)) {
                 throw new BackendException("vae", "decode", "returned " + decoded + " for latents " + x
                         + "; expected [" + s.batch + ", 3, " + s.height + ", " + s.width + "]");

@@ -84,27 +84,14 @@ final class GuidedVelocity implements VelocityModel {
     }
 
     private Tensor call(Tensor latents, Tensor t, Conditioning c, Tensor shapeOf) {
-        Tensor v;
-        try {
-            v = denoiser.velocity(latents, t, c);
-        } catch (Sd3Exception e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new BackendException("denoiser", "velocity", e.toString(), e);
-        }
+        Tensor v = BackendException.wrap("denoiser", "velocity", () -> denoiser.velocity(latents, t, c));
         requireShape(v, shapeOf, "velocity");
         return v;
     }
 
     private Tensor callSkipping(Tensor x, Tensor t) {
-        Tensor v;
-        try {
-            v = ((BlockSkippingDenoiser) denoiser).velocitySkipping(x, t, positive, skipLayer.blocks());
-        } catch (Sd3Exception e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new BackendException("denoiser", "velocitySkipping", e.toString(), e);
-        }
+        Tensor v = BackendException.wrap("denoiser", "velocitySkipping",
+                () -> ((BlockSkippingDenoiser) denoiser).velocitySkipping(x, t, positive, skipLayer.blocks()));
         requireShape(v, x, "velocitySkipping");
         return v;
     }

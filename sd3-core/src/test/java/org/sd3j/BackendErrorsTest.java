@@ -167,4 +167,47 @@ class BackendErrorsTest {
                     .hasMessage("vae.latentFormat() must be non-null, found null");
         }
     }
+
+    @Nested
+    class WrappedRuntimeExceptions {
+        @Test
+        void aTextEncoderFailureNamesItsRole() {
+            org.sd3j.model.TextEncoder broken = mock(org.sd3j.model.TextEncoder.class);
+            when(broken.role()).thenReturn(org.sd3j.model.EncoderRole.T5);
+            when(broken.encode(any())).thenThrow(new IllegalStateException("tokenizer closed"));
+            Sd3Pipeline.Builder b = Fixtures.pipeline(FakeDenoiser.of((x, t, c) -> Tensor.zeros(x.shape())))
+                    .encoders(broken);
+
+            assertThatThrownBy(() -> b.generate("a red fox"))
+                    .isInstanceOf(BackendException.class)
+                    .hasMessage("t5xxl.encode failed: java.lang.IllegalStateException: tokenizer closed")
+                    .hasCauseInstanceOf(IllegalStateException.class);
+        }
+
+        @Test
+        void aVaeDecodeFailureIsWrapped() {
+            Vae vae = mock(Vae.class);
+            when(vae.latentFormat()).thenReturn(LatentFormat.SD3);
+            when(vae.decode(any())).thenThrow(new ArithmeticException("overflow"));
+            Sd3Pipeline.Builder b = Fixtures.pipeline(FakeDenoiser.of((x, t, c) -> Tensor.zeros(x.shape())))
+                    .guidance(1.0).vae(vae);
+
+            assertThatThrownBy(() -> b.generate("a red fox"))
+                    .isInstanceOfSatisfying(BackendException.class, e -> {
+                        assertThat(e.component()).isEqualTo("vae");
+                        assertThat(e.operation()).isEqualTo("decode");
+                    })
+                    .hasMessage("vae.decode failed: java.lang.ArithmeticException: overflow");
+        }
+
+        @Test
+        void sd3ExceptionsPassThroughUnwrapped() {
+            Sd3Exception original = new Sd3Exception("session closed");
+            Sd3Pipeline.Builder b = Fixtures.pipeline(FakeDenoiser.of((x, t, c) -> {
+                throw original;
+            })).guidance(1.0);
+
+            assertThatThrownBy(() -> b.generate("a red fox")).isSameAs(original);
+        }
+    }
 }

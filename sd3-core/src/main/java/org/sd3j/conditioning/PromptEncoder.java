@@ -104,7 +104,8 @@ public final class PromptEncoder {
                 }
                 continue;
             }
-            EncodedText out = encoder.encode(List.copyOf(overrides.getOrDefault(slot.role(), prompts)));
+            EncodedText out = BackendException.wrap(slot.role().name(), "encode",
+                    () -> encoder.encode(List.copyOf(overrides.getOrDefault(slot.role(), prompts))));
             Tensor tokens = checkTokens(slot, out, batch);
             if (clip) {
                 if (clipTokens >= 0 && tokens.dim(1) != clipTokens) {

@@ -28,6 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code src/test/python/make_torch_randn_golden.py} (see that script for the file format).
  */
 class TorchGeneratorTest {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TorchGeneratorTest.class);
+
 
     private static final String INDEX = "/torch/randn_golden.txt";
     private static final String VALUES = "/torch/randn_golden.bin";
@@ -196,8 +198,8 @@ class TorchGeneratorTest {
                 }
             }
         }
-        System.out.printf("TorchGenerator vs torch 1.13.1 (AVX2 kernel): scalar path %d/%d bit-exact, "
-                        + "vectorized path %d/%d bit-exact, max abs diff %s%n",
+        LOG.info("TorchGenerator vs torch 1.13.1 (AVX2 kernel): scalar path {}/{} bit-exact, "
+                        + "vectorized path {}/{} bit-exact, max abs diff {}",
                 scalarExact, scalarValues, vectorExact, vectorValues, maxDiff);
         assertThat(scalarValues).isPositive();
         assertThat(vectorValues).isPositive();
@@ -213,7 +215,7 @@ class TorchGeneratorTest {
         for (int k = 0; k < idx.length; k++) {
             maxDiff = Math.max(maxDiff, Math.abs((double) actual[idx[k]] - golden[c.offset() + k]));
         }
-        System.out.printf("TorchGenerator vs torch generic (non-AVX2) kernel, %s: max abs diff %s%n", c, maxDiff);
+        LOG.info("TorchGenerator vs torch generic (non-AVX2) kernel, {}: max abs diff {}", c, maxDiff);
         assertThat(maxDiff).isLessThanOrEqualTo(GENERIC_KERNEL_TOLERANCE);
     }
 

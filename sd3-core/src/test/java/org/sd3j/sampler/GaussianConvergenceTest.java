@@ -20,6 +20,8 @@ import org.sd3j.tensor.Tensor;
  * and DPM++ 2M; the bounds below are 1.7 < r < 2.3 (first order, and not better) and 3.3 < r < 5.5 (second order).
  */
 class GaussianConvergenceTest {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GaussianConvergenceTest.class);
+
     private static final GaussianFlow FLOW = new GaussianFlow(0.7, 0.5);
     private static final float[] STARTS = {-2.5f, -1f, -0.3f, 0f, 0.4f, 1f, 1.7f, 2.5f};
 
@@ -44,8 +46,9 @@ class GaussianConvergenceTest {
         double e2 = maxError(sampler.get(), schedule.apply(2 * n));
         double e4 = maxError(sampler.get(), schedule.apply(4 * n));
         double[] r = {e1 / e2, e2 / e4};
-        System.out.printf("convergence %-30s err(%d)=%.3e err(%d)=%.3e err(%d)=%.3e ratios %.2f %.2f%n", label, n, e1,
-                2 * n, e2, 4 * n, e4, r[0], r[1]);
+        LOG.info(String.format(java.util.Locale.ROOT,
+                "convergence %-30s err(%d)=%.3e err(%d)=%.3e err(%d)=%.3e ratios %.2f %.2f", label, n, e1,
+                2 * n, e2, 4 * n, e4, r[0], r[1]));
         return r;
     }
 

@@ -19,6 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class FlowMatchScheduleTest {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FlowMatchScheduleTest.class);
+
     private static final Schedule FLOW = Schedule.flowMatch();
 
     /** One (steps, shift) table of golden/sigmas.json (reference: SAI sd3_infer; diffusers: FlowMatchEuler). */
@@ -89,7 +91,7 @@ class FlowMatchScheduleTest {
                     identical++;
                 }
             }
-            System.out.printf("sigmas %s: %d of %d bit-identical to diffusers%n", table, identical, sigmas.length);
+            LOG.info("sigmas {}: {} of {} bit-identical to diffusers", table, identical, sigmas.length);
             assertThat(identical).isEqualTo(sigmas.length);
         }
 
