@@ -1,0 +1,227 @@
+package org.sd3j.onnx.graph;
+
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+
+import org.sd3j.BackendException;
+import org.sd3j.Sd3Exception;
+import org.sd3j.onnx.runtime.ExecutionProvider;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An ONNX Runtime session over an {@link OnnxGraph}, with every weight bound zero-copy through
+ * {@code SessionOptions.addInitializer} from its (memory-mapped) buffer: no weight is copied into the Java heap.
+ *
+ * <p>Owns the session and the weight tensor handles; {@link #close()} releases them (idempotent). The weight
+ * buffers themselves are borrowed: keep their source open until this session is closed. Thread-safe: ONNX
+ * Runtime sessions accept concurrent runs.
+ */
+public final class GraphSession implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GraphSession.class);
+
+    private final String name;
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final List<OnnxTensor> weightTensors;
+    private volatile boolean closed;
+
+    private GraphSession(String name, OrtEnvironment env, OrtSession session, List<OnnxTensor> weightTensors) {
+        this.name = name;
+        this.env = env;
+        this.session = session;
+        this.weightTensors = weightTensors;
+    }
+
+    /** Creates a session for {@code graph}; fails with a {@link BackendException} saying what ONNX Runtime said. */
+    public static GraphSession create(OnnxGraph graph, SessionConfig config) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        List<OnnxTensor> tensors = new ArrayList<>();
+        long start = System.nanoTime();
+        try (OrtSession.SessionOptions options = options(config)) {
+            for (String w : graph.weightOrder()) {
+                WeightData d = graph.weights().get(w);
+                OnnxTensor t = OnnxTensor.createTensor(env, d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN),
+                        d.shape(), javaType(d.type()));
+                tensors.add(t);
+                options.addInitializer(w, t);
+            }
+            byte[] model = graph.toModel(OnnxGraph.BOUND_AT_SESSION).toByteArray();
+            OrtSession session = env.createSession(model, options);
+            LOG.debug("Session for {} ({} weights, {} MB) created in {} ms", graph.name(), tensors.size(),
+                    graph.weightBytes() >> 20, (System.nanoTime() - start) / 1_000_000);
+            return new GraphSession(graph.name(), env, session, tensors);
+        } catch (OrtException | RuntimeException e) {
+            Sd3Exception failure = new BackendException(graph.name(), "createSession", e.getMessage(), e);
+            for (OnnxTensor t : tensors) {
+                try {
+                    t.close();
+                } catch (RuntimeException secondary) {
+                    failure.addSuppressed(secondary);
+                }
+            }
+            throw failure;
+        }
+    }
+
+    static OrtSession.SessionOptions options(SessionConfig config) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (config.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(config.intraOpThreads());
+            }
+            if (config.provider() == ExecutionProvider.CUDA) {
+                options.addCUDA(config.deviceId());
+            }
+            return options;
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
+        }
+    }
+
+    private static OnnxJavaType javaType(ElementType type) {
+        switch (type) {
+            case FLOAT:
+                return OnnxJavaType.FLOAT;
+            case FLOAT16:
+                return OnnxJavaType.FLOAT16;
+            case BFLOAT16:
+                return OnnxJavaType.BFLOAT16;
+            case DOUBLE:
+                return OnnxJavaType.DOUBLE;
+            case INT64:
+                return OnnxJavaType.INT64;
+            case INT32:
+                return OnnxJavaType.INT32;
+            default:
+                throw new IllegalArgumentException("weight type must be a numeric type, found " + type);
+        }
+    }
+
+    /** Input names in graph order. */
+    public List<String> inputNames() {
+        return new ArrayList<>(session.getInputNames());
+    }
+
+    public List<String> outputNames() {
+        return new ArrayList<>(session.getOutputNames());
+    }
+
+    /**
+     * Runs the graph on float32 inputs and copies every float output into a new {@link Tensor}.
+     *
+     * @param inputs input name -> tensor (borrowed)
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        ensureOpen();
+        Map<String, OnnxTensor> ort = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+                ort.put(e.getKey(), toOrt(e.getValue()));
+            }
+            try (OrtSession.Result result = session.run(ort)) {
+                Map<String, Tensor> out = new LinkedHashMap<>();
+                for (Map.Entry<String, OnnxValue> e : result) {
+                    out.put(e.getKey(), fromOrt((OnnxTensor) e.getValue()));
+                }
+                return out;
+            }
+        } catch (OrtException e) {
+            throw new BackendException(name, "run", e.getMessage(), e);
+        } finally {
+            for (OnnxTensor t : ort.values()) {
+                t.close();
+            }
+        }
+    }
+
+    private OnnxTensor toOrt(Tensor t) throws OrtException {
+        FloatBuffer b = t.asFloatBuffer();
+        long[] shape = new long[t.rank()];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = t.dim(i);
+        }
+        if (b.order() != ByteOrder.nativeOrder()) {
+            FloatBuffer copy = java.nio.ByteBuffer.allocateDirect(t.size() * 4).order(ByteOrder.nativeOrder())
+                    .asFloatBuffer();
+            copy.put(b);
+            b = copy.flip();
+        }
+        return OnnxTensor.createTensor(env, b, shape);
+    }
+
+    private static Tensor fromOrt(OnnxTensor t) throws OrtException {
+        TensorInfo info = t.getInfo();
+        long[] shape = info.getShape();
+        int[] s = new int[shape.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = Math.toIntExact(shape[i]);
+        }
+        Tensor out = Tensor.zeros(s);
+        if (info.type == OnnxJavaType.FLOAT) {
+            out.asFloatBuffer().put(t.getFloatBuffer());
+        } else if (info.type == OnnxJavaType.FLOAT16 || info.type == OnnxJavaType.BFLOAT16) {
+            // ORT's Java API widens 16-bit floats to float32 on read.
+            out.asFloatBuffer().put(t.getFloatBuffer());
+        } else {
+            throw new IllegalStateException("output must be floating point, found " + info.type);
+        }
+        return out;
+    }
+
+    /** Input metadata as ONNX Runtime reports it (for I/O role mapping). */
+    Map<String, NodeInfo> inputInfo() throws OrtException {
+        return session.getInputInfo();
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("session " + name + " is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        RuntimeException failure = null;
+        try {
+            session.close();
+        } catch (OrtException | RuntimeException e) {
+            failure = new BackendException(name, "close", e.getMessage(), e);
+        }
+        for (OnnxTensor t : weightTensors) {
+            try {
+                t.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}

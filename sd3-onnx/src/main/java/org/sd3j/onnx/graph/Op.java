@@ -1,0 +1,63 @@
+package org.sd3j.onnx.graph;
+
+/**
+ * Every ONNX operator the graph builder emits: the whole op set in one place, so that the autodiff in sd3-train
+ * has one vector-Jacobian rule to write per entry. The builder method of the same name holds each op's shape
+ * semantics.
+ */
+public enum Op {
+    ADD("Add"),
+    SUB("Sub"),
+    MUL("Mul"),
+    DIV("Div"),
+    POW("Pow"),
+    SQRT("Sqrt"),
+    RECIPROCAL("Reciprocal"),
+    EXP("Exp"),
+    COS("Cos"),
+    SIN("Sin"),
+    SIGMOID("Sigmoid"),
+    TANH("Tanh"),
+    GELU("Gelu"),
+    MATMUL("MatMul"),
+    GEMM("Gemm"),
+    CONV("Conv"),
+    SOFTMAX("Softmax"),
+    LAYER_NORMALIZATION("LayerNormalization"),
+    REDUCE_MEAN("ReduceMean"),
+    RESHAPE("Reshape"),
+    TRANSPOSE("Transpose"),
+    CONCAT("Concat"),
+    SPLIT("Split"),
+    SLICE("Slice"),
+    UNSQUEEZE("Unsqueeze"),
+    SQUEEZE("Squeeze"),
+    GATHER("Gather"),
+    SHAPE("Shape"),
+    RANGE("Range"),
+    CAST("Cast"),
+    IDENTITY("Identity"),
+    /** ONNX Runtime's fused attention (com.microsoft): Q, K, V [B, L, H*d] -> [B, Lq, H*d]. */
+    MULTI_HEAD_ATTENTION("MultiHeadAttention", GraphBuilder.MS_DOMAIN);
+
+    private final String onnxName;
+    private final String domain;
+
+    Op(String onnxName) {
+        this(onnxName, "");
+    }
+
+    Op(String onnxName, String domain) {
+        this.onnxName = onnxName;
+        this.domain = domain;
+    }
+
+    public String onnxName() {
+        return onnxName;
+    }
+
+    /** Operator domain: "" for standard ONNX, {@code com.microsoft} for ONNX Runtime contrib ops. */
+    public String domain() {
+        return domain;
+    }
+}

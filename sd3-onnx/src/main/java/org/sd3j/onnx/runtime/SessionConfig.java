@@ -1,0 +1,32 @@
+package org.sd3j.onnx.runtime;
+
+import org.sd3j.internal.Checks;
+
+/**
+ * Per-session ONNX Runtime settings, free of ONNX Runtime types. Immutable and thread-safe.
+ *
+ * @param provider      execution provider
+ * @param deviceId      GPU index for CUDA
+ * @param intraOpThreads threads per op (0: ONNX Runtime's default, one per physical core)
+ */
+public record SessionConfig(ExecutionProvider provider, int deviceId, int intraOpThreads) {
+    public SessionConfig {
+        Checks.notNull(provider, "provider");
+        Checks.atLeast(deviceId, 0, "deviceId");
+        Checks.atLeast(intraOpThreads, 0, "intraOpThreads");
+    }
+
+    /** CPU with ONNX Runtime's default threading. */
+    public static SessionConfig cpu() {
+        return new SessionConfig(ExecutionProvider.CPU, 0, 0);
+    }
+
+    /** CUDA on GPU {@code deviceId}. */
+    public static SessionConfig cuda(int deviceId) {
+        return new SessionConfig(ExecutionProvider.CUDA, deviceId, 0);
+    }
+
+    public SessionConfig withIntraOpThreads(int threads) {
+        return new SessionConfig(provider, deviceId, threads);
+    }
+}

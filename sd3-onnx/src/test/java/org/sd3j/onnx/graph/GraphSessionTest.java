@@ -1,0 +1,103 @@
+package org.sd3j.onnx.graph;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.tensor.Tensor;
+
+class GraphSessionTest {
+
+    static WeightData floats(float[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putFloat(v);
+        }
+        return new WeightData(ElementType.FLOAT, shape, b.flip());
+    }
+
+    /** y = x @ W^T + b over [B, L, 3] -> [B, L, 2]. */
+    static OnnxGraph linearGraph() {
+        GraphBuilder g = new GraphBuilder("linear");
+        Value x = g.input("x", ElementType.FLOAT, Dim.symbol("batch"), Dim.symbol("seq"), Dim.of(3));
+        Value w = g.weight("w", floats(new float[] {1, 2, 3, -1, 0, 0.5f}, 2, 3));
+        Value b = g.weight("b", floats(new float[] {0.25f, -0.5f}, 2));
+        Value y = g.linear(x, w, b);
+        assertThat(y.shape()).containsExactly(Dim.symbol("batch"), Dim.symbol("seq"), Dim.of(2));
+        g.output(y, "y");
+        return g.build();
+    }
+
+    static float[] expectedLinear(float[] x) {
+        float[] out = new float[x.length / 3 * 2];
+        for (int r = 0; r < x.length / 3; r++) {
+            float a = x[3 * r];
+            float b = x[3 * r + 1];
+            float c = x[3 * r + 2];
+            out[2 * r] = a + 2 * b + 3 * c + 0.25f;
+            out[2 * r + 1] = -a + 0.5f * c - 0.5f;
+        }
+        return out;
+    }
+
+    @Test
+    void runsALinearLayerWithBoundWeightsForAnyBatchAndLength() {
+        try (GraphSession s = GraphSession.create(linearGraph(), SessionConfig.cpu())) {
+            for (int[] shape : new int[][] {{1, 1, 3}, {2, 5, 3}}) {
+                Tensor x = Tensor.zeros(shape);
+                for (int i = 0; i < x.size(); i++) {
+                    x.set(i, (i % 7) - 3.5f);
+                }
+                Tensor y = s.run(Map.of("x", x)).get("y");
+                assertThat(y.shape()).containsExactly(shape[0], shape[1], 2);
+                assertThat(y.toArray()).containsExactly(expectedLinear(x.toArray()),
+                        org.assertj.core.data.Offset.offset(1e-5f));
+            }
+        }
+    }
+
+    @Test
+    void savedModelWithExternalDataRunsInPlainOnnxRuntime(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("model.onnx");
+        linearGraph().save(model);
+        assertThat(dir.resolve("model.onnx_data")).exists();
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("model.onnx",
+                    "model.onnx_data");
+        }
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        float[] x = {1, 2, 3, 4, 5, 6};
+        try (OrtSession s = env.createSession(model.toString());
+             OnnxTensor in = OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(x), new long[] {1, 2, 3});
+             OrtSession.Result r = s.run(Map.of("x", in))) {
+            float[][][] y = (float[][][]) r.get(0).getValue();
+            float[] expected = expectedLinear(x);
+            assertThat(y[0][0]).containsExactly(new float[] {expected[0], expected[1]},
+                    org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(y[0][1]).containsExactly(new float[] {expected[2], expected[3]},
+                    org.assertj.core.data.Offset.offset(1e-5f));
+        }
+    }
+
+    @Test
+    void closeIsIdempotentAndRunAfterCloseFails() {
+        GraphSession s = GraphSession.create(linearGraph(), SessionConfig.cpu());
+        s.close();
+        s.close();
+        assertThatThrownBy(() -> s.run(Map.of("x", Tensor.zeros(1, 1, 3))))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("session linear is closed");
+    }
+
+}
