@@ -115,6 +115,22 @@ public final class GraphSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an existing {@code model.onnx} (ONNX Runtime reads its external data files itself, whatever their
+     * names).
+     */
+    public static GraphSession load(java.nio.file.Path modelFile, SessionConfig config) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        long start = System.nanoTime();
+        try (OrtSession.SessionOptions options = options(config)) {
+            OrtSession session = env.createSession(modelFile.toString(), options);
+            LOG.debug("Session for {} created in {} ms", modelFile, (System.nanoTime() - start) / 1_000_000);
+            return new GraphSession(modelFile.toString(), env, session, List.of());
+        } catch (OrtException e) {
+            throw new org.sd3j.ModelLoadException(modelFile, "ONNX Runtime cannot load the model: " + e.getMessage(), e);
+        }
+    }
+
     /** Input names in graph order. */
     public List<String> inputNames() {
         return new ArrayList<>(session.getInputNames());

@@ -1,0 +1,165 @@
+package org.sd3j.onnx.mmdit;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.sd3j.ModelLoadException;
+import org.sd3j.conditioning.Conditioning;
+import org.sd3j.model.BlockSkippingDenoiser;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.graph.OnnxGraph;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SD3 MMDiT built from a checkpoint (single-file SD3/SD3.5 safetensors or a diffusers {@code transformer/}
+ * folder) as an ONNX graph and run with ONNX Runtime; weights stay memory-mapped and are bound zero-copy.
+ * Skip-layer guidance gets a second graph per skipped-block set, built on first use.
+ *
+ * <p>Owns the checkpoint mapping and its sessions: {@link #close()} releases them (idempotent). Thread-safe.
+ */
+public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MmditDenoiser.class);
+
+    private final String name;
+    private final TensorSource source;
+    private final MmditWeights weights;
+    private final MmditConfig config;
+    private final SessionConfig sessionConfig;
+    private final MmditGraph.Attention attention;
+    private final GraphSession main;
+    private final Map<Set<Integer>, GraphSession> skipping = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private MmditDenoiser(String name, TensorSource source, MmditWeights weights, MmditConfig config,
+                          SessionConfig sessionConfig, MmditGraph.Attention attention) {
+        this.name = name;
+        this.source = source;
+        this.weights = weights;
+        this.config = config;
+        this.sessionConfig = sessionConfig;
+        this.attention = attention;
+        this.main = GraphSession.create(MmditGraph.build(config, weights, Set.of(), attention), sessionConfig);
+    }
+
+    /** Loads a checkpoint file, a sharded index or a diffusers {@code transformer/} folder. */
+    public static MmditDenoiser load(Path checkpoint, SessionConfig sessionConfig) {
+        return load(checkpoint, sessionConfig, MmditGraph.Attention.PRIMITIVE);
+    }
+
+    public static MmditDenoiser load(Path checkpoint, SessionConfig sessionConfig, MmditGraph.Attention attention) {
+        long start = System.nanoTime();
+        TensorSource source = Safetensors.open(checkpoint);
+        try {
+            MmditWeights weights = MmditWeights.of(source, checkpoint);
+            MmditConfig config = MmditConfig.infer(weights);
+            MmditDenoiser d = new MmditDenoiser(checkpoint.getFileName().toString(), source, weights, config,
+                    sessionConfig, attention);
+            LOG.info("Loaded {} MMDiT from {} ({}) in {} ms", config.variant(), checkpoint, weights.describeLayout(),
+                    (System.nanoTime() - start) / 1_000_000);
+            return d;
+        } catch (RuntimeException e) {
+            try {
+                source.close();
+            } catch (RuntimeException secondary) {
+                e.addSuppressed(secondary);
+            }
+            throw e;
+        }
+    }
+
+    /** The graph for this checkpoint (for conversion to {@code model.onnx}). */
+    public OnnxGraph graph() {
+        return MmditGraph.build(config, weights, Set.of(), attention);
+    }
+
+    public MmditConfig config() {
+        return config;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int blockCount() {
+        return config.depth();
+    }
+
+    @Override
+    public Tensor velocity(Tensor latents, Tensor timesteps, Conditioning conditioning) {
+        return run(main, latents, timesteps, conditioning);
+    }
+
+    @Override
+    public Tensor velocitySkipping(Tensor latents, Tensor timesteps, Conditioning conditioning,
+                                   Set<Integer> skippedBlocks) {
+        Set<Integer> key = Set.copyOf(new TreeSet<>(skippedBlocks));
+        ensureOpen();
+        GraphSession s = skipping.computeIfAbsent(key,
+                k -> GraphSession.create(MmditGraph.build(config, weights, k, attention), sessionConfig));
+        return run(s, latents, timesteps, conditioning);
+    }
+
+    private Tensor run(GraphSession session, Tensor latents, Tensor timesteps, Conditioning c) {
+        ensureOpen();
+        MmditInputs.check(config, latents, timesteps, c);
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        in.put(MmditGraph.LATENTS, latents);
+        in.put(MmditGraph.TIMESTEP, timesteps);
+        in.put(MmditGraph.CONTEXT, c.context());
+        in.put(MmditGraph.POOLED, c.pooled());
+        return session.run(in).get(MmditGraph.OUTPUT);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("denoiser " + name + " is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        RuntimeException failure = null;
+        for (GraphSession s : skipping.values()) {
+            failure = closeInto(s, failure);
+        }
+        failure = closeInto(main, failure);
+        failure = closeInto(source, failure);
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static RuntimeException closeInto(AutoCloseable c, RuntimeException failure) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            RuntimeException r = e instanceof RuntimeException ? (RuntimeException) e
+                    : new ModelLoadException(null, "close failed: " + e.getMessage(), e);
+            if (failure == null) {
+                return r;
+            }
+            failure.addSuppressed(r);
+        }
+        return failure;
+    }
+
+    @Override
+    public String toString() {
+        return "MmditDenoiser[" + name + ", " + config.variant() + "]";
+    }
+}
