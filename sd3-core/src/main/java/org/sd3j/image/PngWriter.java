@@ -2,15 +2,10 @@ package org.sd3j.image;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -25,6 +20,7 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
 
 import org.sd3j.ModelLoadException;
+import org.sd3j.internal.AtomicFiles;
 import org.sd3j.internal.Checks;
 import org.w3c.dom.Node;
 
@@ -38,59 +34,23 @@ final class PngWriter {
     static void write(Image image, Path path, Map<String, String> text) {
         Checks.notNull(path, "path");
         Checks.notNull(text, "text");
-        Path absolute = path.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = createSibling(dir, absolute.getFileName().toString());
-            ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
-            try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
-                writer.setOutput(out);
-                ImageWriteParam param = writer.getDefaultWriteParam();
-                java.awt.image.BufferedImage buffered = image.toBufferedImage();
-                IIOMetadata meta = writer.getDefaultImageMetadata(
-                        ImageTypeSpecifier.createFromRenderedImage(buffered), param);
-                addText(meta, text);
-                writer.write(null, new IIOImage(buffered, null, meta), param);
-            } finally {
-                writer.dispose();
-            }
-            try {
-                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            AtomicFiles.write(path, tmp -> {
+                ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+                try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
+                    writer.setOutput(out);
+                    ImageWriteParam param = writer.getDefaultWriteParam();
+                    java.awt.image.BufferedImage buffered = image.toBufferedImage();
+                    IIOMetadata meta = writer.getDefaultImageMetadata(
+                            ImageTypeSpecifier.createFromRenderedImage(buffered), param);
+                    addText(meta, text);
+                    writer.write(null, new IIOImage(buffered, null, meta), param);
+                } finally {
+                    writer.dispose();
+                }
+            });
         } catch (IOException e) {
             throw Image.ioFailure(path, "write PNG", e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // The original failure is the one worth reporting.
-                }
-            }
-        }
-    }
-
-    /**
-     * A new empty file beside the target. Not {@link Files#createTempFile}: that makes the file owner-only
-     * (rw-------) on POSIX systems, and the moved PNG would keep those permissions; a plain new file gets the
-     * usual ones (the process's umask).
-     */
-    private static Path createSibling(Path dir, String name) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path candidate = dir.resolve("." + name + "." + Long.toUnsignedString(
-                    ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
-            try {
-                return Files.createFile(candidate);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt >= 100) {
-                    throw e;
-                }
-            }
         }
     }
 

@@ -3,7 +3,6 @@ package org.sd3j.onnx.convert;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -14,6 +13,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import org.sd3j.ModelLoadException;
 import org.sd3j.Sd3Exception;
+import org.sd3j.internal.AtomicFiles;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.mmdit.MmditConfig;
 import org.sd3j.onnx.mmdit.MmditGraph;
@@ -97,13 +97,7 @@ public final class CheckpointConverter {
     }
 
     private static void writeJson(Path file, Object value) throws IOException {
-        Files.createDirectories(file.getParent());
-        Path tmp = Files.createTempFile(file.getParent(), "." + file.getFileName(), ".tmp");
-        try {
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), value);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(file, tmp -> new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                .writeValue(tmp.toFile(), value));
     }
 }

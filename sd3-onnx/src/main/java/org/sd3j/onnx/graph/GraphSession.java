@@ -39,6 +39,8 @@ public final class GraphSession implements AutoCloseable {
     private final OrtEnvironment env;
     private final OrtSession session;
     private final List<OnnxTensor> weightTensors;
+    private final Map<String, OnnxJavaType> inputTypes;
+    private final Map<String, long[]> inputShapes;
     private volatile boolean closed;
 
     private GraphSession(String name, OrtEnvironment env, OrtSession session, List<OnnxTensor> weightTensors) {
@@ -46,6 +48,26 @@ public final class GraphSession implements AutoCloseable {
         this.env = env;
         this.session = session;
         this.weightTensors = weightTensors;
+        this.inputTypes = new LinkedHashMap<>();
+        this.inputShapes = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
+                if (e.getValue().getInfo() instanceof TensorInfo) {
+                    TensorInfo info = (TensorInfo) e.getValue().getInfo();
+                    inputTypes.put(e.getKey(), info.type);
+                    inputShapes.put(e.getKey(), info.getShape());
+                }
+            }
+        } catch (OrtException e) {
+            throw new BackendException(name, "inputInfo", e.getMessage(), e);
+        }
+    }
+
+    /** Declared input shapes by name (-1 for symbolic dimensions), in graph order. */
+    public Map<String, long[]> inputShapes() {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        inputShapes.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
     }
 
     /** Creates a session for {@code graph}; fails with a {@link BackendException} saying what ONNX Runtime said. */
@@ -150,7 +172,7 @@ public final class GraphSession implements AutoCloseable {
         Map<String, OnnxTensor> ort = new LinkedHashMap<>();
         try {
             for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
-                ort.put(e.getKey(), toOrt(e.getValue()));
+                ort.put(e.getKey(), toOrt(e.getValue(), inputTypes.getOrDefault(e.getKey(), OnnxJavaType.FLOAT)));
             }
             try (OrtSession.Result result = session.run(ort)) {
                 Map<String, Tensor> out = new LinkedHashMap<>();
@@ -168,11 +190,30 @@ public final class GraphSession implements AutoCloseable {
         }
     }
 
-    private OnnxTensor toOrt(Tensor t) throws OrtException {
+    /** Converts a float tensor to the element type the graph declares for that input (exports vary). */
+    private OnnxTensor toOrt(Tensor t, OnnxJavaType type) throws OrtException {
         FloatBuffer b = t.asFloatBuffer();
         long[] shape = new long[t.rank()];
         for (int i = 0; i < shape.length; i++) {
             shape[i] = t.dim(i);
+        }
+        if (type == OnnxJavaType.FLOAT16) {
+            java.nio.ByteBuffer half = java.nio.ByteBuffer.allocateDirect(t.size() * 2).order(ByteOrder.nativeOrder());
+            for (int i = 0; i < t.size(); i++) {
+                half.putShort(i * 2, org.sd3j.onnx.safetensors.Half.floatToF16(t.get(i)));
+            }
+            return OnnxTensor.createTensor(env, half, shape, OnnxJavaType.FLOAT16);
+        }
+        if (type == OnnxJavaType.INT64) {
+            java.nio.LongBuffer longs = java.nio.ByteBuffer.allocateDirect(t.size() * 8).order(ByteOrder.nativeOrder())
+                    .asLongBuffer();
+            for (int i = 0; i < t.size(); i++) {
+                longs.put(i, Math.round(t.get(i)));
+            }
+            return OnnxTensor.createTensor(env, longs, shape);
+        }
+        if (type != OnnxJavaType.FLOAT) {
+            throw new IllegalArgumentException("input type must be float, float16 or int64, found " + type);
         }
         if (b.order() != ByteOrder.nativeOrder()) {
             FloatBuffer copy = java.nio.ByteBuffer.allocateDirect(t.size() * 4).order(ByteOrder.nativeOrder())
@@ -200,11 +241,6 @@ public final class GraphSession implements AutoCloseable {
             throw new IllegalStateException("output must be floating point, found " + info.type);
         }
         return out;
-    }
-
-    /** Input metadata as ONNX Runtime reports it (for I/O role mapping). */
-    Map<String, NodeInfo> inputInfo() throws OrtException {
-        return session.getInputInfo();
     }
 
     private void ensureOpen() {

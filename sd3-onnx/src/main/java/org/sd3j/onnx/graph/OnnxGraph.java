@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
 
 import org.sd3j.Sd3Exception;
+import org.sd3j.internal.AtomicFiles;
 
 /**
  * A finished graph: the recorded nodes, inputs, outputs, the weights (EXTERNAL initializers) and embedded
@@ -155,48 +155,29 @@ public final class OnnxGraph {
      * then moved, so a failure leaves nothing half-written).
      */
     public void save(Path modelFile) {
-        Path dir = modelFile.toAbsolutePath().getParent();
         String dataName = modelFile.getFileName() + "_data";
-        Path data = dir.resolve(dataName);
-        Path tmpData = null;
-        Path tmpModel = null;
+        Path data = modelFile.toAbsolutePath().resolveSibling(dataName);
         try {
-            Files.createDirectories(dir);
-            tmpData = Files.createTempFile(dir, "." + dataName, ".tmp");
-            try (FileChannel ch = FileChannel.open(tmpData, StandardOpenOption.WRITE)) {
-                long offset = 0;
-                for (String w : weightOrder) {
-                    ByteBuffer b = weights.get(w).data().duplicate();
-                    ch.position(offset);
-                    while (b.hasRemaining()) {
-                        ch.write(b);
+            AtomicFiles.write(data, tmp -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    long offset = 0;
+                    for (String w : weightOrder) {
+                        ByteBuffer b = weights.get(w).data().duplicate();
+                        ch.position(offset);
+                        while (b.hasRemaining()) {
+                            ch.write(b);
+                        }
+                        offset = align(offset + weights.get(w).data().remaining());
                     }
-                    offset = align(offset + weights.get(w).data().remaining());
                 }
-            }
-            tmpModel = Files.createTempFile(dir, "." + modelFile.getFileName(), ".tmp");
-            try (OutputStream out = Files.newOutputStream(tmpModel)) {
-                toModel(dataName).writeTo(out);
-            }
-            Files.move(tmpData, data, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            tmpData = null;
-            Files.move(tmpModel, modelFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            tmpModel = null;
+            });
+            AtomicFiles.write(modelFile, tmp -> {
+                try (OutputStream out = Files.newOutputStream(tmp)) {
+                    toModel(dataName).writeTo(out);
+                }
+            });
         } catch (IOException e) {
             throw new Sd3Exception("Cannot write " + modelFile + ": " + e.getMessage(), e);
-        } finally {
-            deleteQuietly(tmpData);
-            deleteQuietly(tmpModel);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p != null) {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException ignored) {
-                // The original failure matters more.
-            }
         }
     }
 

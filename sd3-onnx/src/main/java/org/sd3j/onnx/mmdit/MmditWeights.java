@@ -145,8 +145,8 @@ public final class MmditWeights {
     public WeightData get(String canonical, long... expectedShape) {
         String name = sourceName(canonical);
         TensorInfo info = info(canonical);
-        checkShape(canonical, info.shape(), expectedShape);
-        return load(name, 0, info.shape()[0]);
+        checkShape(name, info.shape(), expectedShape);
+        return load(name, 0, info.shape().length == 0 ? 0 : info.shape()[0]);
     }
 
     /**
@@ -166,7 +166,7 @@ public final class MmditWeights {
         long[] fused = expected.clone();
         fused[0] *= 3;
         TensorInfo info = info(canonical);
-        checkShape(canonical, info.shape(), fused);
+        checkShape(sourceName(canonical), info.shape(), fused);
         return load(sourceName(canonical), (long) part * hidden, (long) (part + 1) * hidden);
     }
 

@@ -1,0 +1,58 @@
+package org.sd3j.examples.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+import org.sd3j.onnx.convert.CheckpointConverter;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code sd3 convert <checkpoint> <out-dir>}: SD3 weights to an ONNX model folder, via {@link CheckpointConverter}. */
+@Command(name = "convert",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = {
+                "Convert SD3 weights into an ONNX model folder (optimum layout).",
+                "",
+                "Writes transformer/model.onnx (+ model.onnx_data) with the inputs hidden_states, timestep, "
+                        + "encoder_hidden_states, pooled_projections and the output out_hidden_states, "
+                        + "and scheduler/scheduler_config.json. Text encoders and the VAE are not converted "
+                        + "yet: a transformer-only checkpoint gives a transformer-only folder.",
+                "",
+                "Examples:",
+                "  sd3 convert sd3_medium.safetensors sd3-medium-onnx",
+                "  sd3 convert stable-diffusion-3.5-large/ sd3.5-large-onnx",
+        })
+final class ConvertCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "<checkpoint>",
+            description = "The weights: a single-file safetensors checkpoint, a sharded checkpoint's "
+                    + "index (.safetensors.index.json), a diffusers model folder or its transformer/ folder.")
+    private Path input;
+
+    @Parameters(index = "1", paramLabel = "<out-dir>",
+            description = "The folder to write (created if missing; files of the same names are replaced).")
+    private Path outputDir;
+
+    @Override
+    public Integer call() {
+        long start = System.nanoTime();
+        CheckpointConverter.Result result = CheckpointConverter.convert(input, outputDir);
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("Converted " + input + " (" + result.transformer().variant() + ", "
+                + Units.megabytes(result.weightBytes()) + " of weights, shift " + result.shift() + ")");
+        out.println("Wrote " + result.outputDir() + " in " + Units.seconds(elapsed));
+        out.flush();
+        return 0;
+    }
+}

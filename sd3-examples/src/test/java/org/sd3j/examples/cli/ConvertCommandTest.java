@@ -1,0 +1,96 @@
+package org.sd3j.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConvertCommandTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void helpDescribesBothParameters() {
+        CliRun run = CliRun.of("convert", "--help");
+
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.out())
+                .startsWith("Usage: sd3 convert [-hV] [--verbose] <checkpoint> <out-dir>")
+                .containsPattern("<checkpoint>\\s+The weights: a single-file safetensors checkpoint")
+                .containsPattern("<out-dir>\\s+The folder to write")
+                .contains("transformer/model.onnx", "scheduler/scheduler_config.json");
+    }
+
+    @Test
+    void missingArgumentsAreAUsageError() {
+        CliRun run = CliRun.of("convert");
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err())
+                .startsWith("sd3: error: Missing required parameters: '<checkpoint>', '<out-dir>'")
+                .contains("Usage: sd3 convert [-hV] [--verbose] <checkpoint> <out-dir>")
+                .endsWith("Run 'sd3 convert --help' for more information." + System.lineSeparator());
+        assertThat(run.out()).isEmpty();
+    }
+
+    @Test
+    void missingOutputFolderIsAUsageError() {
+        CliRun run = CliRun.of("convert", "sd3_medium.safetensors");
+
+        assertThat(run.exitCode()).isEqualTo(2);
+        assertThat(run.err()).startsWith("sd3: error: Missing required parameter: '<out-dir>'");
+    }
+
+    @Test
+    void nonexistentCheckpointFailsWithAnErrorNamingIt() {
+        Path missing = tmp.resolve("no-such.safetensors");
+
+        CliRun run = CliRun.of("convert", missing.toString(), tmp.resolve("out").toString());
+
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).isEqualTo("sd3: error: " + missing + ": no such file or folder" + System.lineSeparator());
+        assertThat(run.out()).isEmpty();
+        assertThat(tmp.resolve("out")).doesNotExist();
+    }
+
+    @Test
+    void verboseAddsTheStackTrace() {
+        Path missing = tmp.resolve("no-such.safetensors");
+
+        CliRun run = CliRun.of("convert", "--verbose", missing.toString(), tmp.resolve("out").toString());
+
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err())
+                .startsWith("sd3: error: " + missing + ": no such file or folder")
+                .contains("org.sd3j.ModelLoadException", "\tat org.sd3j.onnx.convert.CheckpointConverter.convert");
+    }
+
+    @Test
+    void verboseBeforeTheCommandAlsoCounts() {
+        CliRun run = CliRun.of("--verbose", "convert", tmp.resolve("missing").toString(), tmp.toString());
+
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).contains("\tat org.sd3j.onnx.convert.CheckpointConverter.convert");
+    }
+
+    @Test
+    void convertsACheckpointToAnOnnxFolder() throws Exception {
+        Path checkpoint = TinyMmditCheckpoint.write(tmp.resolve("tiny.safetensors"));
+        Path out = tmp.resolve("converted");
+
+        CliRun run = CliRun.of("convert", checkpoint.toString(), out.toString());
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(out.resolve("transformer/model.onnx")).isNotEmptyFile();
+        assertThat(out.resolve("transformer/model.onnx_data")).isNotEmptyFile();
+        assertThat(Files.readString(out.resolve("scheduler/scheduler_config.json"))).contains("\"shift\" : 3.0");
+        assertThat(run.out())
+                .startsWith("Converted " + checkpoint + " (SD3 depth 1, ")
+                .containsPattern("\\d+\\.\\d MB of weights, shift 3\\.0\\)")
+                .containsPattern("Wrote " + java.util.regex.Pattern.quote(out.toString()) + " in \\d+\\.\\d\\d s");
+    }
+}

@@ -1,0 +1,127 @@
+package org.sd3j.onnx.mmdit;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.sd3j.ModelLoadException;
+import org.sd3j.conditioning.Conditioning;
+import org.sd3j.model.Denoiser;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.tensor.Tensor;
+
+/**
+ * An SD3 transformer from an existing {@code model.onnx} (an optimum export, or what {@code sd3 convert} writes).
+ * Inputs and output are mapped to their roles by name, with the names other exporters use as fallbacks, then by
+ * rank (4: latents, 1: timestep, 3: context, 2: pooled); float16 and int64 inputs are converted.
+ *
+ * <p>Owns its session; {@link #close()} releases it (idempotent). Thread-safe.
+ */
+public final class OnnxDenoiser implements Denoiser, AutoCloseable {
+    private static final List<List<String>> INPUT_NAMES = List.of(
+            List.of(MmditGraph.LATENTS, "sample", "x", "latent_model_input"),
+            List.of(MmditGraph.TIMESTEP, "timesteps", "t"),
+            List.of(MmditGraph.CONTEXT, "context", "prompt_embeds"),
+            List.of(MmditGraph.POOLED, "y", "pooled_prompt_embeds", "pooled"));
+    private static final int[] ROLE_RANKS = {4, 1, 3, 2};
+    private static final List<String> OUTPUT_NAMES = List.of(MmditGraph.OUTPUT, "out_sample", "output", "sample");
+
+    private final String name;
+    private final GraphSession session;
+    private final String[] inputs;
+    private final String output;
+
+    private OnnxDenoiser(String name, GraphSession session, String[] inputs, String output) {
+        this.name = name;
+        this.session = session;
+        this.inputs = inputs;
+        this.output = output;
+    }
+
+    /** Opens {@code transformer/model.onnx} (or any file holding the SD3 transformer graph). */
+    public static OnnxDenoiser load(Path modelFile, SessionConfig config) {
+        if (!Files.isRegularFile(modelFile)) {
+            throw new ModelLoadException(modelFile, "no such ONNX model file");
+        }
+        GraphSession session = GraphSession.load(modelFile, config);
+        try {
+            Map<String, long[]> declared = session.inputShapes();
+            String[] roles = new String[4];
+            List<String> unassigned = new ArrayList<>(declared.keySet());
+            for (int r = 0; r < 4; r++) {
+                for (String candidate : INPUT_NAMES.get(r)) {
+                    if (unassigned.remove(candidate)) {
+                        roles[r] = candidate;
+                        break;
+                    }
+                }
+            }
+            for (int r = 0; r < 4; r++) {
+                if (roles[r] == null) {
+                    for (String n : unassigned) {
+                        if (declared.get(n).length == ROLE_RANKS[r]) {
+                            roles[r] = n;
+                            unassigned.remove(n);
+                            break;
+                        }
+                    }
+                }
+                if (roles[r] == null) {
+                    throw new ModelLoadException(modelFile, "cannot find the transformer input for "
+                            + INPUT_NAMES.get(r).get(0) + " (rank " + ROLE_RANKS[r] + "): inputs are "
+                            + describe(declared));
+                }
+            }
+            List<String> outs = session.outputNames();
+            String out = OUTPUT_NAMES.stream().filter(outs::contains).findFirst()
+                    .orElse(outs.size() == 1 ? outs.get(0) : null);
+            if (out == null) {
+                throw new ModelLoadException(modelFile, "cannot tell which output is the velocity: expected one of "
+                        + OUTPUT_NAMES + " or a single output, found " + outs);
+            }
+            return new OnnxDenoiser(modelFile.toString(), session, roles, out);
+        } catch (RuntimeException e) {
+            try {
+                session.close();
+            } catch (RuntimeException secondary) {
+                e.addSuppressed(secondary);
+            }
+            throw e;
+        }
+    }
+
+    private static String describe(Map<String, long[]> declared) {
+        StringBuilder sb = new StringBuilder("[");
+        declared.forEach((k, v) -> sb.append(sb.length() > 1 ? ", " : "").append(k).append(java.util.Arrays.toString(v)));
+        return sb.append(']').toString();
+    }
+
+    @Override
+    public Tensor velocity(Tensor latents, Tensor timesteps, Conditioning conditioning) {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        in.put(inputs[0], latents);
+        in.put(inputs[1], timesteps);
+        in.put(inputs[2], conditioning.context());
+        in.put(inputs[3], conditioning.pooled());
+        return session.run(in).get(output);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+
+    @Override
+    public String toString() {
+        return "OnnxDenoiser[" + name + "]";
+    }
+}

@@ -1,0 +1,55 @@
+package org.sd3j.onnx.mmdit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.ModelLoadException;
+import org.sd3j.onnx.convert.CheckpointConverter;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
+
+/** The converter's optimum-style folder, run through {@link OnnxDenoiser}, matches the reference. */
+class OnnxDenoiserTest {
+
+    @Test
+    void convertedFolderMatchesReference(@TempDir Path dir) throws Exception {
+        CheckpointConverter.Result r = CheckpointConverter.convert(
+                MmditParityTest.resource("d2_rms/weights.safetensors"), dir);
+        assertThat(r.transformer().qkNorm()).isTrue();
+        assertThat(r.shift()).isEqualTo(3.0);
+        assertThat(dir.resolve("transformer/model.onnx")).exists();
+        assertThat(dir.resolve("transformer/model.onnx_data")).exists();
+        assertThat(Files.readString(dir.resolve("scheduler/scheduler_config.json")))
+                .contains("\"FlowMatchEulerDiscreteScheduler\"").contains("\"shift\" : 3.0");
+        try (OnnxDenoiser d = OnnxDenoiser.load(dir.resolve("transformer/model.onnx"), SessionConfig.cpu())) {
+            for (String c : MmditParityTest.CASES) {
+                try (TensorSource golden = Safetensors.open(MmditParityTest.resource("d2_rms/" + c + ".safetensors"))) {
+                    assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
+                            .isLessThan(MmditParityTest.TOLERANCE);
+                }
+            }
+        }
+    }
+
+    @Test
+    void missingModelFileIsNamed(@TempDir Path dir) {
+        Path missing = dir.resolve("transformer/model.onnx");
+        assertThatThrownBy(() -> OnnxDenoiser.load(missing, SessionConfig.cpu()))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessage(missing + ": no such ONNX model file");
+    }
+
+    @Test
+    void notAnOnnxFileIsAModelLoadError(@TempDir Path dir) throws Exception {
+        Path bogus = Files.writeString(dir.resolve("model.onnx"), "not a protobuf");
+        assertThatThrownBy(() -> OnnxDenoiser.load(bogus, SessionConfig.cpu()))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageStartingWith(bogus + ": ONNX Runtime cannot load the model: ");
+    }
+}
