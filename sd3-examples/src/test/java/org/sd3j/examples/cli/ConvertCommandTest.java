@@ -79,7 +79,9 @@ class ConvertCommandTest {
 
     @Test
     void convertsACheckpointToAnOnnxFolder() throws Exception {
-        Path checkpoint = TinyMmditCheckpoint.write(tmp.resolve("tiny.safetensors"));
+        // Depth 1 (hidden 64, one pre-only context block), 4x4 position grid, context and pooled width 32.
+        Path checkpoint = org.sd3j.onnx.mmdit.RandomCheckpoint.write(tmp.resolve("tiny.safetensors"), 1, 32, 32, 4,
+                false, java.util.Set.of(), org.sd3j.onnx.safetensors.DType.F32, 20240612L);
         Path out = tmp.resolve("converted");
 
         CliRun run = CliRun.of("convert", checkpoint.toString(), out.toString());

@@ -134,7 +134,16 @@ final class Conversions {
         }
     }
 
+    static void checkInferenceDtype(Path path, TensorInfo info) {
+        DType t = info.dtype();
+        if (t != DType.F32 && t != DType.F16 && t != DType.BF16) {
+            throw new ModelLoadException(path, "tensor '" + info.name() + "': dtype " + t
+                    + " cannot be used for inference, expected F32, F16 or BF16");
+        }
+    }
+
     static LoadedTensor forInference(Path path, TensorInfo info, ByteBuffer bytes) {
+        checkInferenceDtype(path, info);
         switch (info.dtype()) {
             case F32:
             case F16:
@@ -156,8 +165,7 @@ final class Conversions {
                 return new LoadedTensor(DType.F32, info.shape(), out.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN));
             }
             default:
-                throw new ModelLoadException(path, "tensor '" + info.name() + "': dtype " + info.dtype()
-                        + " cannot be used for inference, expected F32, F16 or BF16");
+                throw new IllegalStateException("unreachable: " + info.dtype());
         }
     }
 

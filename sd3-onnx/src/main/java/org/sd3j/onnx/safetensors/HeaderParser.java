@@ -18,26 +18,9 @@ import java.util.Map;
 import org.sd3j.ModelLoadException;
 
 /**
- * Reads and validates a safetensors header; never trusts it. The rules are those of the reference reader (the
- * Rust crate behind the Python {@code safetensors} package), with one message per failure that names the file,
- * the tensor, what was expected and what was found:
- * <ul>
- *   <li>the file holds at least the 8-byte header length N; N is at most 100,000,000 and at most the bytes that
- *       follow it;</li>
- *   <li>the header is strict UTF-8, starts with {@code '{'} and is one JSON object (whitespace may follow, as the
- *       Python writer pads with spaces); no object holds a key twice;</li>
- *   <li>{@code __metadata__}, if present and not null, is an object of strings;</li>
- *   <li>every other entry is an object with {@code dtype} (a known name), {@code shape} (non-negative integers)
- *       and {@code data_offsets} (two integers {@code 0 <= begin <= end}); other fields are ignored, as by the
- *       reference; the byte size {@code end - begin} equals the dtype size times the element count (computed
- *       without overflow); offsets lie inside the data section;</li>
- *   <li>sorted by offsets, the tensors cover the data section exactly: no overlap, no gap between tensors or at
- *       the start, and no bytes after the last tensor. The reference rejects gaps and trailing bytes too
- *       ({@code InvalidOffset}, {@code MetadataIncompleteBuffer}); following it means a file this reader accepts
- *       is one every other safetensors reader accepts, and a writer bug that leaves holes is caught early.</li>
- * </ul>
- * The order of entries in the header is free (older writers sorted by name, newer ones by dtype alignment), and
- * data need not be aligned.
+ * Reads and validates a safetensors header; never trusts it. The rules, those of the reference reader, are listed
+ * on the package ({@code package-info.java}); each failure names the file, the tensor, what was expected and what
+ * was found.
  */
 final class HeaderParser {
     /** The reference's limit on the header length. */

@@ -85,8 +85,14 @@ final class Json {
     }
 
     private static final JsonFactory FACTORY = JsonFactory.builder()
-            // Headers are three levels deep; a low limit keeps recursion shallow on hostile input.
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    // Headers are three levels deep; a low limit keeps recursion shallow on hostile input.
+                    .maxNestingDepth(64)
+                    // Jackson's defaults (20 M for strings, 50 k for names) would refuse some headers that the
+                    // reference accepts; the header's own 100 MB limit bounds both.
+                    .maxStringLength((int) HeaderParser.MAX_HEADER_BYTES)
+                    .maxNameLength((int) HeaderParser.MAX_HEADER_BYTES)
+                    .build())
             .build();
 
     private Json() {

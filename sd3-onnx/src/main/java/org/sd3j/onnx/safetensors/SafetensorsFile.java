@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * One {@code .safetensors} file, memory-mapped. See {@link TensorSource} for the contract (threads, ownership,
  * errors) and {@link Safetensors#open(Path)} to open a file, an index or a folder alike.
  *
- * <p>{@link #open(Path)} validates the whole header (see the rules on the package) and maps the data section
+ * <p>{@link #open(Path)} validates the whole header (see the rules on the package documentation) and maps the data section
  * read-only. A single mapping is limited to 2 GB, so the data are mapped in segments of whole, consecutive tensors
  * of at most 1 GiB each (a tensor between 1 and 2 GiB gets a segment of its own); all positions are {@code long}s,
  * so files of any size work. Segments rather than one mapping per tensor keep the number of kernel mappings low
@@ -204,9 +204,7 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public LoadedTensor forInference(String name) {
         Entry e = entry(name);
-        if (e.info().dtype() != DType.F32 && e.info().dtype() != DType.F16 && e.info().dtype() != DType.BF16) {
-            return Conversions.forInference(path, e.info(), EMPTY); // throws the dtype error
-        }
+        Conversions.checkInferenceDtype(path, e.info()); // before mapping: the dtype error comes first
         return Conversions.forInference(path, e.info(), bytes(e));
     }
 

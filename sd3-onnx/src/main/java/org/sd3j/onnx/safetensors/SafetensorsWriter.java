@@ -5,14 +5,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,9 +15,9 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 
 import org.sd3j.Sd3Exception;
+import org.sd3j.internal.AtomicFiles;
 import org.sd3j.tensor.Tensor;
 
 /**
@@ -251,7 +246,7 @@ public final class SafetensorsWriter {
     }
 
     /**
-     * Writes the file atomically, replacing {@code file} if it exists. The folder must exist.
+     * Writes the file atomically (temp file beside it, then moved), replacing {@code file} if it exists.
      *
      * @throws IllegalArgumentException if {@code file} is null
      * @throws IllegalStateException    if the header would exceed the format's 100,000,000-byte limit
@@ -262,60 +257,27 @@ public final class SafetensorsWriter {
             throw new IllegalArgumentException("file must be non-null, found null");
         }
         byte[] header = header();
-        Path target = file.toAbsolutePath();
-        Path tmp = null;
         try {
-            tmp = createTemp(target);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-                writeFully(ch, len);
-                writeFully(ch, ByteBuffer.wrap(header));
-                ByteBuffer scratch = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                long expected = 8 + header.length;
-                for (Entry e : layout()) {
-                    e.data().writeTo(ch, scratch);
-                    expected += e.byteSize();
-                    if (ch.position() != expected) {
-                        throw new IllegalStateException("tensor '" + e.name() + "' changed size after it was added: "
-                                + "the file is at byte " + ch.position() + ", expected " + expected);
+            AtomicFiles.write(file, tmp -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                    writeFully(ch, len);
+                    writeFully(ch, ByteBuffer.wrap(header));
+                    ByteBuffer scratch = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                    long expected = 8 + header.length;
+                    for (Entry e : layout()) {
+                        e.data().writeTo(ch, scratch);
+                        expected += e.byteSize();
+                        if (ch.position() != expected) {
+                            throw new IllegalStateException("tensor '" + e.name() + "' changed size after it was"
+                                    + " added: the file is at byte " + ch.position() + ", expected " + expected);
+                        }
                     }
+                    ch.force(true);
                 }
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            });
         } catch (IOException e) {
             throw new Sd3Exception(file + ": cannot write safetensors file: " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the temporary file is hidden and named after the target
-                }
-            }
-        }
-    }
-
-    @SuppressWarnings("try") // the channel is opened only to create the file
-    private static Path createTemp(Path target) throws IOException {
-        Path dir = target.getParent();
-        String base = "." + target.getFileName() + ".";
-        for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve(base + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
-            // CREATE_NEW with default permissions (the umask's), unlike Files.createTempFile's owner-only ones
-            try (SeekableByteChannel created = Files.newByteChannel(tmp, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE)) {
-                return tmp;
-            } catch (FileAlreadyExistsException e) {
-                if (attempt >= 10) {
-                    throw e;
-                }
-            }
         }
     }
 

@@ -55,10 +55,12 @@ public interface TensorSource extends AutoCloseable {
     Map<String, String> metadata();
 
     /**
-     * The raw little-endian bytes of {@code name}: a read-only, zero-copy view of a memory mapping of that tensor
-     * alone (each tensor is mapped separately, so checkpoints of any size load, but a single tensor is limited
-     * to 2 GB, the most one mapping can hold). Position 0, {@code remaining() == info(name).byteSize()}, byte
-     * order little-endian. Every call returns a new buffer object over the same mapping. Valid until close.
+     * The raw little-endian bytes of {@code name}: a read-only, direct, zero-copy slice of a memory mapping. Files
+     * are mapped in pieces of whole tensors (see {@link SafetensorsFile}), so checkpoints of any size load, but a
+     * single tensor is limited to 2 GB, the most one mapping can hold. Position 0,
+     * {@code remaining() == capacity() == info(name).byteSize()}, byte order little-endian; the tensor's
+     * alignment in memory is its alignment in the file. Every call returns a new buffer object over the same
+     * memory. Valid until close.
      *
      * @throws ModelLoadException for a missing tensor, a tensor larger than 2 GB, or an I/O error
      */

@@ -363,6 +363,18 @@ class HeaderValidationTest {
         }
 
         @Test
+        void longNamesAndMetadataBeyondJacksonsDefaultLimits() {
+            String name = "n".repeat(60_000);
+            String value = "v".repeat(21_000_000);
+            Path f = file("{\"__metadata__\":{\"big\":\"" + value + "\"},\"" + name
+                    + "\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[0,1]}}", new byte[] {1});
+            try (SafetensorsFile s = SafetensorsFile.open(f)) {
+                assertThat(s.names()).containsExactly(name);
+                assertThat(s.metadata().get("big")).hasSize(21_000_000);
+            }
+        }
+
+        @Test
         void escapedNames() {
             Path f = file("{\"a\\u00e9\\\"\\n\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[0,1]}}", new byte[] {3});
             try (SafetensorsFile s = SafetensorsFile.open(f)) {

@@ -200,8 +200,18 @@ class SafetensorsRoundTripTest {
         }
 
         @Test
-        void missingFolderIsAnSd3Exception() {
+        void missingFoldersAreCreated() {
             Path f = dir.resolve("no/such/dir/m.safetensors");
+            SafetensorsWriter.create().add("a", new float[] {1f}, 1).write(f);
+            try (SafetensorsFile read = SafetensorsFile.open(f)) {
+                assertThat(read.names()).containsExactly("a");
+            }
+        }
+
+        @Test
+        void unwritableTargetIsAnSd3Exception() throws Exception {
+            Path notAFolder = java.nio.file.Files.writeString(dir.resolve("file"), "x");
+            Path f = notAFolder.resolve("m.safetensors");
             assertThatThrownBy(() -> SafetensorsWriter.create().write(f))
                     .isInstanceOf(org.sd3j.Sd3Exception.class)
                     .hasMessageStartingWith(f + ": cannot write safetensors file: ");
