@@ -301,14 +301,24 @@ public final class GraphBuilder {
         if (rank == 2) {
             return gemm(x, weight, bias, true);
         }
-        Value flat = reshape(x, -1, in);
-        Value y = gemm(flat, weight, bias, true);
-        List<Dim> outShape = new ArrayList<>(x.shape());
-        outShape.set(rank - 1, Dim.of(out));
         // Restore the leading dimensions from the input's run-time shape.
-        Value lead = slice(shape(x), int64s(0), int64s(rank - 1), int64s(0));
-        Value target = concat(0, lead, int64s(out));
-        return reshapeTo(y, target, outShape);
+        return linear(x, weight, bias, slice(shape(x), int64s(0), int64s(rank - 1), int64s(0)));
+    }
+
+    /**
+     * {@link #linear(Value, Value, Value)} for a 3-D or higher {@code x} whose leading dimensions (all but the
+     * last) are already known as a run-time int64 vector {@code leadingDims}: graphs that apply many Linears to
+     * tensors of one shape compute it once instead of per layer.
+     */
+    public Value linear(Value x, Value weight, Value bias, Value leadingDims) {
+        long in = weight.dim(1).size();
+        long out = weight.dim(0).size();
+        Value y = gemm(reshape(x, -1, in), weight, bias, true);
+        List<Dim> outShape = x.shape() == null ? null : new ArrayList<>(x.shape());
+        if (outShape != null) {
+            outShape.set(outShape.size() - 1, Dim.of(out));
+        }
+        return reshapeTo(y, concat(0, leadingDims, int64s(out)), outShape);
     }
 
     /** 2-D convolution, NCHW, no padding unless given. */

@@ -38,6 +38,9 @@ public final class MmditGraph {
     private final ElementType type;
     private final Attention attention;
     private Value ones;
+    /** Run-time [B, T] of the image and text token streams, computed once for every Linear. */
+    private Value xLead;
+    private Value ctxLead;
 
     private MmditGraph(MmditConfig cfg, MmditWeights w, Attention attention) {
         this.cfg = cfg;
@@ -92,7 +95,8 @@ public final class MmditGraph {
         }
         Value ctx;
         try (var s = g.scope("context_embedder")) {
-            ctx = linear(g.cast(context, type), "context_embedder", cfg.contextDim(), d);
+            ctxLead = g.slice(g.shape(context), g.int64s(0), g.int64s(2), g.int64s(0));
+            ctx = linear(g.cast(context, type), "context_embedder", cfg.contextDim(), d, ctxLead);
         }
         Value sc = g.silu(c);
         for (int i = 0; i < cfg.depth(); i++) {
@@ -116,7 +120,7 @@ public final class MmditGraph {
             }
             Value y = modulate(layerNorm(x), shift, scale);
             int p = cfg.patchSize();
-            y = linear(y, "final_layer.linear", d, p * p * cfg.outChannels());
+            y = linear(y, "final_layer.linear", d, p * p * cfg.outChannels(), xLead);
             out = unpatchify(y, h, wd, latents);
         }
         g.output(g.cast(out, ElementType.FLOAT), OUTPUT);
@@ -138,10 +142,11 @@ public final class MmditGraph {
         Value six = g.reshapeTo(g.cast(latents, type), g.concat(0, g.int64s(0, c), g.unsqueeze(hp, 0), g.int64s(p),
                 g.unsqueeze(wp, 0), g.int64s(p)), null);
         Value patches = g.reshape(g.transpose(six, 0, 2, 4, 1, 3, 5), 0, -1, (long) c * p * p);
+        xLead = g.slice(g.shape(patches), g.int64s(0), g.int64s(2), g.int64s(0));
         WeightData kernel = w.get("x_embedder.proj.weight", d, c, p, p);
         WeightData matrix = new WeightData(kernel.type(), new long[] {d, (long) c * p * p}, kernel.data());
         Value weight = g.weight(w.sourceName("x_embedder.proj.weight"), matrix);
-        return g.linear(patches, weight, weight("x_embedder.proj.bias", d));
+        return g.linear(patches, weight, weight("x_embedder.proj.bias", d), xLead);
     }
 
     /** {@code [B, L, p*p*C]} -> {@code [B, C, h*p, w*p]} ("nhwpqc -> nchpwq"). */
@@ -191,8 +196,8 @@ public final class MmditGraph {
     /** Linear -> SiLU -> Linear (the t and y embedders). */
     private Value mlp2(Value in, String prefix, int inDim) {
         int d = cfg.hiddenSize();
-        Value hdn = g.silu(linear(in, prefix + ".0", inDim, d));
-        return linear(hdn, prefix + ".2", d, d);
+        Value hdn = g.silu(linear(in, prefix + ".0", inDim, d, null));
+        return linear(hdn, prefix + ".2", d, d, null);
     }
 
     /** Returns {context (null after a pre-only block), x}. */
@@ -208,11 +213,11 @@ public final class MmditGraph {
             cm = new Value[] {cm[1], cm[0]};
         }
         Value ctxIn = modulate(layerNorm(ctx), cm[0], cm[1]);
-        Value[] cqkv = qkv(ctxIn, cb + ".attn");
+        Value[] cqkv = qkv(ctxIn, cb + ".attn", ctxLead);
 
         Value[] xm = modulation(sc, xb + ".adaLN_modulation.1", selfAttn ? 9 : 6);
         Value xNorm = layerNorm(x);
-        Value[] xqkv = qkv(modulate(xNorm, xm[0], xm[1]), xb + ".attn");
+        Value[] xqkv = qkv(modulate(xNorm, xm[0], xm[1]), xb + ".attn", xLead);
 
         // Context tokens first in the joint sequence.
         Value q = g.concat(1, cqkv[0], xqkv[0]);
@@ -227,35 +232,35 @@ public final class MmditGraph {
         Value ctxOut = null;
         if (!preOnly) {
             Value cAttn = g.slice(joint, g.int64s(0), contextLength, axis);
-            ctxOut = postAttention(ctx, cAttn, cm, cb, d);
+            ctxOut = postAttention(ctx, cAttn, cm, cb, d, ctxLead);
         }
         Value xOut;
         if (selfAttn) {
-            Value[] x2 = qkv(modulate(xNorm, xm[6], xm[7]), xb + ".attn2");
+            Value[] x2 = qkv(modulate(xNorm, xm[6], xm[7]), xb + ".attn2", xLead);
             Value attn2 = attention(x2[0], x2[1], x2[2]);
-            xOut = g.add(x, g.mul(unsq(xm[2]), linear(xAttn, xb + ".attn.proj", d, d)));
-            xOut = g.add(xOut, g.mul(unsq(xm[8]), linear(attn2, xb + ".attn2.proj", d, d)));
-            xOut = g.add(xOut, g.mul(unsq(xm[5]), mlp(modulate(layerNorm(xOut), xm[3], xm[4]), xb)));
+            xOut = g.add(x, g.mul(unsq(xm[2]), linear(xAttn, xb + ".attn.proj", d, d, xLead)));
+            xOut = g.add(xOut, g.mul(unsq(xm[8]), linear(attn2, xb + ".attn2.proj", d, d, xLead)));
+            xOut = g.add(xOut, g.mul(unsq(xm[5]), mlp(modulate(layerNorm(xOut), xm[3], xm[4]), xb, xLead)));
         } else {
-            xOut = postAttention(x, xAttn, xm, xb, d);
+            xOut = postAttention(x, xAttn, xm, xb, d, xLead);
         }
         return new Value[] {ctxOut, xOut};
     }
 
     /** {@code x += gate_msa * proj(attn); x += gate_mlp * mlp(modulate(norm2(x), shift_mlp, scale_mlp))}. */
-    private Value postAttention(Value x, Value attn, Value[] mod, String block, int d) {
-        Value out = g.add(x, g.mul(unsq(mod[2]), linear(attn, block + ".attn.proj", d, d)));
-        return g.add(out, g.mul(unsq(mod[5]), mlp(modulate(layerNorm(out), mod[3], mod[4]), block)));
+    private Value postAttention(Value x, Value attn, Value[] mod, String block, int d, Value lead) {
+        Value out = g.add(x, g.mul(unsq(mod[2]), linear(attn, block + ".attn.proj", d, d, lead)));
+        return g.add(out, g.mul(unsq(mod[5]), mlp(modulate(layerNorm(out), mod[3], mod[4]), block, lead)));
     }
 
-    private Value mlp(Value x, String block) {
+    private Value mlp(Value x, String block, Value lead) {
         int d = cfg.hiddenSize();
-        Value hdn = g.gelu(linear(x, block + ".mlp.fc1", d, cfg.mlpHidden()), true);
-        return linear(hdn, block + ".mlp.fc2", cfg.mlpHidden(), d);
+        Value hdn = g.gelu(linear(x, block + ".mlp.fc1", d, cfg.mlpHidden(), lead), true);
+        return linear(hdn, block + ".mlp.fc2", cfg.mlpHidden(), d, lead);
     }
 
     /** q, k, v [B, T, D], with the per-head RMS-norm of q and k when the model has it. */
-    private Value[] qkv(Value x, String attn) {
+    private Value[] qkv(Value x, String attn, Value lead) {
         int d = cfg.hiddenSize();
         Value[] out = new Value[3];
         for (int part = 0; part < 3; part++) {
@@ -264,7 +269,7 @@ public final class MmditGraph {
             Value bs = w.has(attn + ".qkv.bias")
                     ? g.weight(w.sourceName(attn + ".qkv.bias") + "#" + "qkv".charAt(part), w.qkv(attn, "bias", part, d))
                     : null;
-            out[part] = g.linear(x, wt, bs);
+            out[part] = g.linear(x, wt, bs, lead);
         }
         if (cfg.qkNorm()) {
             out[0] = rmsNormPerHead(out[0], attn + ".ln_q.weight");
@@ -301,7 +306,7 @@ public final class MmditGraph {
     /** SiLU(c) -> Linear(D, n*D) -> n chunks of [B, D]. */
     private Value[] modulation(Value sc, String prefix, int chunks) {
         int d = cfg.hiddenSize();
-        Value all = linear(sc, prefix, d, (long) chunks * d);
+        Value all = linear(sc, prefix, d, (long) chunks * d, null);
         long[] sizes = new long[chunks];
         java.util.Arrays.fill(sizes, d);
         return g.split(all, 1, sizes);
@@ -322,10 +327,11 @@ public final class MmditGraph {
         return g.layerNorm(x, ones, null, MmditConfig.NORM_EPS);
     }
 
-    private Value linear(Value x, String prefix, long in, long out) {
+    /** A Linear layer of the checkpoint; {@code lead} is the token stream's [B, T] for 3-D inputs, null for 2-D. */
+    private Value linear(Value x, String prefix, long in, long out, Value lead) {
         Value wt = weight(prefix + ".weight", out, in);
         Value bs = w.has(prefix + ".bias") ? weight(prefix + ".bias", out) : null;
-        return g.linear(x, wt, bs);
+        return lead == null ? g.linear(x, wt, bs) : g.linear(x, wt, bs, lead);
     }
 
     private Value weight(String canonical, long... shape) {
