@@ -105,6 +105,9 @@ public final class GraphSession implements AutoCloseable {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (config.profilePrefix() != null) {
+                options.enableProfiling(config.profilePrefix().toString());
+            }
             if (config.intraOpThreads() > 0) {
                 options.setIntraOpNumThreads(config.intraOpThreads());
             }
