@@ -75,7 +75,7 @@ public final class GraphSession implements AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> tensors = new ArrayList<>();
         long start = System.nanoTime();
-        try (OrtSession.SessionOptions options = options(config)) {
+        try (OrtSession.SessionOptions options = options(config, graph.weightBytes())) {
             for (String w : graph.weightOrder()) {
                 WeightData d = graph.weights().get(w);
                 OnnxTensor t = OnnxTensor.createTensor(env, d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN),
@@ -101,10 +101,13 @@ public final class GraphSession implements AutoCloseable {
         }
     }
 
-    static OrtSession.SessionOptions options(SessionConfig config) throws OrtException {
+    static OrtSession.SessionOptions options(SessionConfig config, long weightBytes) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (!config.prepacking().appliesTo(weightBytes)) {
+                options.addConfigEntry("session.disable_prepacking", "1");
+            }
             if (config.profilePrefix() != null) {
                 options.enableProfiling(config.profilePrefix().toString());
             }
@@ -147,7 +150,19 @@ public final class GraphSession implements AutoCloseable {
     public static GraphSession load(java.nio.file.Path modelFile, SessionConfig config) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long start = System.nanoTime();
-        try (OrtSession.SessionOptions options = options(config)) {
+        // External data files sit beside the model (optimum puts one model per folder): count the folder.
+        long bytes = 0;
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.list(
+                modelFile.toAbsolutePath().getParent())) {
+            for (java.nio.file.Path p : (Iterable<java.nio.file.Path>) files::iterator) {
+                if (java.nio.file.Files.isRegularFile(p)) {
+                    bytes += java.nio.file.Files.size(p);
+                }
+            }
+        } catch (java.io.IOException ignored) {
+            // ONNX Runtime reports an unreadable model below.
+        }
+        try (OrtSession.SessionOptions options = options(config, bytes)) {
             OrtSession session = env.createSession(modelFile.toString(), options);
             LOG.debug("Session for {} created in {} ms", modelFile, (System.nanoTime() - start) / 1_000_000);
             return new GraphSession(modelFile.toString(), env, session, List.of());

@@ -12,6 +12,7 @@ import org.sd3j.conditioning.Conditioning;
 import org.sd3j.model.BlockSkippingDenoiser;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
+import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.runtime.SessionConfig;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
@@ -59,7 +60,7 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
         long start = System.nanoTime();
         TensorSource source = Safetensors.open(checkpoint);
         try {
-            MmditWeights weights = MmditWeights.of(source, checkpoint);
+            MmditWeights weights = MmditWeights.of(source, checkpoint, computeType(source, checkpoint));
             MmditConfig config = MmditConfig.infer(weights);
             MmditDenoiser d = new MmditDenoiser(checkpoint.getFileName().toString(), source, weights, config,
                     sessionConfig, attention);
@@ -74,6 +75,21 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
             }
             throw e;
         }
+    }
+
+    /**
+     * float16 (and bfloat16) checkpoints are widened to float32 on load, a copy at twice the file size: ONNX
+     * Runtime 1.23's graph optimizers cannot cast float16 weights that are bound at session creation (they look
+     * for the external data file), so a float16 graph fails to initialize.
+     */
+    private static ElementType computeType(TensorSource source, Path checkpoint) {
+        ElementType stored = MmditWeights.of(source, checkpoint).computeType();
+        if (stored == ElementType.FLOAT16) {
+            LOG.warn("{} holds float16 weights; they are converted to float32 on load, which needs memory for twice"
+                    + " the file size. Converting the checkpoint to float32 once avoids the conversion at each load.",
+                    checkpoint);
+        }
+        return ElementType.FLOAT;
     }
 
     /** The graph for this checkpoint (for conversion to {@code model.onnx}). */
