@@ -30,7 +30,7 @@ import org.sd3j.tensor.Tensor;
  * ({@code b1_64}, 1024 image tokens). Reference on this 2-core machine: torch.onnx.export under ONNX Runtime
  * 31.6 ms and 72.3 ms; targets <= 30 ms and <= 70 ms.
  *
- * <p>Run: {@code mvn -pl sd3-onnx -am -Pbench verify -Djmh.args="MmditForward"}.
+ * <p>Run: {@code mvn -pl sd3-onnx -Pbench verify -Djmh.args="MmditForward" (after mvn install -DskipTests)}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)
