@@ -35,23 +35,45 @@ import org.slf4j.LoggerFactory;
 public final class GraphSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GraphSession.class);
 
+    /** How weights reach ONNX Runtime. Both are zero-copy from the weights' buffers. */
+    public enum WeightBinding {
+        /**
+         * EXTERNAL initializers bound at session creation: ONNX Runtime may fold and repack them (fastest; see
+         * {@link org.sd3j.onnx.runtime.SessionConfig.Prepacking}).
+         */
+        INITIALIZERS,
+        /**
+         * Extra graph inputs fed with every run: ONNX Runtime treats them as run-time data, so in-graph
+         * conversions of them (e.g. float16 weights cast to float32) run per forward instead of being folded into
+         * a second, wider copy at session creation.
+         */
+        INPUTS
+    }
+
     private final String name;
     private final OrtEnvironment env;
     private final OrtSession session;
     private final List<OnnxTensor> weightTensors;
+    /** Weights fed as inputs on every run (WeightBinding.INPUTS), else empty. */
+    private final Map<String, OnnxTensor> weightInputs;
     private final Map<String, OnnxJavaType> inputTypes;
     private final Map<String, long[]> inputShapes;
     private volatile boolean closed;
 
-    private GraphSession(String name, OrtEnvironment env, OrtSession session, List<OnnxTensor> weightTensors) {
+    private GraphSession(String name, OrtEnvironment env, OrtSession session, List<OnnxTensor> weightTensors,
+                         Map<String, OnnxTensor> weightInputs) {
         this.name = name;
         this.env = env;
         this.session = session;
         this.weightTensors = weightTensors;
+        this.weightInputs = weightInputs;
         this.inputTypes = new LinkedHashMap<>();
         this.inputShapes = new LinkedHashMap<>();
         try {
             for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
+                if (weightInputs.containsKey(e.getKey())) {
+                    continue;
+                }
                 if (e.getValue().getInfo() instanceof TensorInfo) {
                     TensorInfo info = (TensorInfo) e.getValue().getInfo();
                     inputTypes.put(e.getKey(), info.type);
@@ -72,8 +94,14 @@ public final class GraphSession implements AutoCloseable {
 
     /** Creates a session for {@code graph}; fails with a {@link BackendException} saying what ONNX Runtime said. */
     public static GraphSession create(OnnxGraph graph, SessionConfig config) {
+        return create(graph, config, WeightBinding.INITIALIZERS);
+    }
+
+    /** Creates a session with the weights bound as {@code binding} says. */
+    public static GraphSession create(OnnxGraph graph, SessionConfig config, WeightBinding binding) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> tensors = new ArrayList<>();
+        Map<String, OnnxTensor> asInputs = new LinkedHashMap<>();
         long start = System.nanoTime();
         try (OrtSession.SessionOptions options = options(config, graph.weightBytes())) {
             for (String w : graph.weightOrder()) {
@@ -81,13 +109,17 @@ public final class GraphSession implements AutoCloseable {
                 OnnxTensor t = OnnxTensor.createTensor(env, d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN),
                         d.shape(), javaType(d.type()));
                 tensors.add(t);
-                options.addInitializer(w, t);
+                if (binding == WeightBinding.INPUTS) {
+                    asInputs.put(w, t);
+                } else {
+                    options.addInitializer(w, t);
+                }
             }
-            byte[] model = graph.toModel(OnnxGraph.BOUND_AT_SESSION).toByteArray();
+            byte[] model = graph.toModel(OnnxGraph.BOUND_AT_SESSION, binding == WeightBinding.INPUTS).toByteArray();
             OrtSession session = env.createSession(model, options);
-            LOG.debug("Session for {} ({} weights, {} MB) created in {} ms", graph.name(), tensors.size(),
-                    graph.weightBytes() >> 20, (System.nanoTime() - start) / 1_000_000);
-            return new GraphSession(graph.name(), env, session, tensors);
+            LOG.debug("Session for {} ({} weights, {} MB, as {}) created in {} ms", graph.name(), tensors.size(),
+                    graph.weightBytes() >> 20, binding, (System.nanoTime() - start) / 1_000_000);
+            return new GraphSession(graph.name(), env, session, tensors, asInputs);
         } catch (OrtException | RuntimeException e) {
             Sd3Exception failure = new BackendException(graph.name(), "createSession", e.getMessage(), e);
             for (OnnxTensor t : tensors) {
@@ -165,15 +197,15 @@ public final class GraphSession implements AutoCloseable {
         try (OrtSession.SessionOptions options = options(config, bytes)) {
             OrtSession session = env.createSession(modelFile.toString(), options);
             LOG.debug("Session for {} created in {} ms", modelFile, (System.nanoTime() - start) / 1_000_000);
-            return new GraphSession(modelFile.toString(), env, session, List.of());
+            return new GraphSession(modelFile.toString(), env, session, List.of(), Map.of());
         } catch (OrtException e) {
             throw new org.sd3j.ModelLoadException(modelFile, "ONNX Runtime cannot load the model: " + e.getMessage(), e);
         }
     }
 
-    /** Input names in graph order. */
+    /** Input names in graph order (weights fed as inputs excluded). */
     public List<String> inputNames() {
-        return new ArrayList<>(session.getInputNames());
+        return new ArrayList<>(inputTypes.keySet());
     }
 
     public List<String> outputNames() {
@@ -192,7 +224,12 @@ public final class GraphSession implements AutoCloseable {
             for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
                 ort.put(e.getKey(), toOrt(e.getValue(), inputTypes.getOrDefault(e.getKey(), OnnxJavaType.FLOAT)));
             }
-            try (OrtSession.Result result = session.run(ort)) {
+            Map<String, OnnxTensor> feed = ort;
+            if (!weightInputs.isEmpty()) {
+                feed = new LinkedHashMap<>(weightInputs);
+                feed.putAll(ort);
+            }
+            try (OrtSession.Result result = session.run(feed)) {
                 Map<String, Tensor> out = new LinkedHashMap<>();
                 for (Map.Entry<String, OnnxValue> e : result) {
                     out.put(e.getKey(), fromOrt((OnnxTensor) e.getValue()));

@@ -95,15 +95,34 @@ public final class OnnxGraph {
      * ONNX Runtime can map it).
      */
     public ModelProto toModel(String dataFile) {
+        return toModel(dataFile, false);
+    }
+
+    /**
+     * The ONNX model with the weights either as EXTERNAL initializers in {@code dataFile} or, when
+     * {@code weightsAsInputs}, as extra graph inputs fed with every run (ONNX Runtime then never folds, repacks or
+     * reads them from a file: see {@link GraphSession.WeightBinding#INPUTS}).
+     */
+    ModelProto toModel(String dataFile, boolean weightsAsInputs) {
         GraphProto.Builder g = GraphProto.newBuilder().setName(name);
         for (Value v : inputs) {
             g.addInput(valueInfo(v));
+        }
+        if (weightsAsInputs) {
+            for (String w : weightOrder) {
+                WeightData d = weights.get(w);
+                List<Dim> dims = new java.util.ArrayList<>();
+                for (long s : d.shape()) {
+                    dims.add(Dim.of(s));
+                }
+                g.addInput(valueInfo(new Value(null, w, d.type(), dims)));
+            }
         }
         for (Value v : outputs) {
             g.addOutput(valueInfo(v));
         }
         long offset = 0;
-        for (String w : weightOrder) {
+        for (String w : weightsAsInputs ? List.<String>of() : weightOrder) {
             WeightData d = weights.get(w);
             long length = d.data().remaining();
             TensorProto.Builder t = TensorProto.newBuilder().setName(w).setDataType(d.type().onnx().getNumber())

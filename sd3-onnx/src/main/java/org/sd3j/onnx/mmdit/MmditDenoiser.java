@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The SD3 MMDiT built from a checkpoint (single-file SD3/SD3.5 safetensors or a diffusers {@code transformer/}
  * folder) as an ONNX graph and run with ONNX Runtime; weights stay memory-mapped and are bound zero-copy.
- * Skip-layer guidance gets a second graph per skipped-block set, built on first use.
+ * Skip-layer guidance gets a second graph per skipped-block set, built on first use. float16 checkpoints stay
+ * float16 in memory: the graph computes in float32 and casts each weight as it is used, with the weights fed as
+ * run-time inputs so ONNX Runtime does not fold those casts into a float32 copy of the model (bfloat16 ones are
+ * widened to float32 on load, since ONNX Runtime's CPU provider has no bfloat16 kernels).
  *
  * <p>Owns the checkpoint mapping and its sessions: {@link #close()} releases them (idempotent). Thread-safe.
  */
@@ -36,19 +39,23 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
     private final MmditConfig config;
     private final SessionConfig sessionConfig;
     private final MmditGraph.Attention attention;
+    private final GraphSession.WeightBinding binding;
     private final GraphSession main;
     private final Map<Set<Integer>, GraphSession> skipping = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private MmditDenoiser(String name, TensorSource source, MmditWeights weights, MmditConfig config,
-                          SessionConfig sessionConfig, MmditGraph.Attention attention) {
+                          SessionConfig sessionConfig, MmditGraph.Attention attention,
+                          GraphSession.WeightBinding binding) {
         this.name = name;
         this.source = source;
         this.weights = weights;
         this.config = config;
         this.sessionConfig = sessionConfig;
         this.attention = attention;
-        this.main = GraphSession.create(MmditGraph.build(config, weights, Set.of(), attention), sessionConfig);
+        this.binding = binding;
+        this.main = GraphSession.create(MmditGraph.build(config, weights, Set.of(), attention), sessionConfig,
+                binding);
     }
 
     /** Loads a checkpoint file, a sharded index or a diffusers {@code transformer/} folder. */
@@ -60,10 +67,15 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
         long start = System.nanoTime();
         TensorSource source = Safetensors.open(checkpoint);
         try {
-            MmditWeights weights = MmditWeights.of(source, checkpoint, computeType(source, checkpoint));
+            boolean half = MmditWeights.of(source, checkpoint).computeType() == ElementType.FLOAT16;
+            MmditWeights weights = MmditWeights.of(source, checkpoint, ElementType.FLOAT);
+            if (half) {
+                weights = weights.keepingStoredType();
+            }
             MmditConfig config = MmditConfig.infer(weights);
             MmditDenoiser d = new MmditDenoiser(checkpoint.getFileName().toString(), source, weights, config,
-                    sessionConfig, attention);
+                    sessionConfig, attention,
+                    half ? GraphSession.WeightBinding.INPUTS : GraphSession.WeightBinding.INITIALIZERS);
             LOG.info("Loaded {} MMDiT from {} ({}) in {} ms", config.variant(), checkpoint, weights.describeLayout(),
                     (System.nanoTime() - start) / 1_000_000);
             return d;
@@ -75,21 +87,6 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
             }
             throw e;
         }
-    }
-
-    /**
-     * float16 (and bfloat16) checkpoints are widened to float32 on load, a copy at twice the file size: ONNX
-     * Runtime 1.23's graph optimizers cannot cast float16 weights that are bound at session creation (they look
-     * for the external data file), so a float16 graph fails to initialize.
-     */
-    private static ElementType computeType(TensorSource source, Path checkpoint) {
-        ElementType stored = MmditWeights.of(source, checkpoint).computeType();
-        if (stored == ElementType.FLOAT16) {
-            LOG.warn("{} holds float16 weights; they are converted to float32 on load, which needs memory for twice"
-                    + " the file size. Converting the checkpoint to float32 once avoids the conversion at each load.",
-                    checkpoint);
-        }
-        return ElementType.FLOAT;
     }
 
     /** The graph for this checkpoint (for conversion to {@code model.onnx}). */
@@ -122,7 +119,7 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
         Set<Integer> key = Set.copyOf(new TreeSet<>(skippedBlocks));
         ensureOpen();
         GraphSession s = skipping.computeIfAbsent(key,
-                k -> GraphSession.create(MmditGraph.build(config, weights, k, attention), sessionConfig));
+                k -> GraphSession.create(MmditGraph.build(config, weights, k, attention), sessionConfig, binding));
         return run(s, latents, timesteps, conditioning);
     }
 

@@ -145,7 +145,7 @@ public final class MmditGraph {
         xLead = g.slice(g.shape(patches), g.int64s(0), g.int64s(2), g.int64s(0));
         WeightData kernel = w.get("x_embedder.proj.weight", d, c, p, p);
         WeightData matrix = new WeightData(kernel.type(), new long[] {d, (long) c * p * p}, kernel.data());
-        Value weight = g.weight(w.sourceName("x_embedder.proj.weight"), matrix);
+        Value weight = bind(w.sourceName("x_embedder.proj.weight"), matrix);
         return g.linear(patches, weight, weight("x_embedder.proj.bias", d), xLead);
     }
 
@@ -264,10 +264,10 @@ public final class MmditGraph {
         int d = cfg.hiddenSize();
         Value[] out = new Value[3];
         for (int part = 0; part < 3; part++) {
-            Value wt = g.weight(w.sourceName(attn + ".qkv.weight") + "#" + "qkv".charAt(part),
+            Value wt = bind(w.sourceName(attn + ".qkv.weight") + "#" + "qkv".charAt(part),
                     w.qkv(attn, "weight", part, d));
             Value bs = w.has(attn + ".qkv.bias")
-                    ? g.weight(w.sourceName(attn + ".qkv.bias") + "#" + "qkv".charAt(part), w.qkv(attn, "bias", part, d))
+                    ? bind(w.sourceName(attn + ".qkv.bias") + "#" + "qkv".charAt(part), w.qkv(attn, "bias", part, d))
                     : null;
             out[part] = g.linear(x, wt, bs, lead);
         }
@@ -335,7 +335,12 @@ public final class MmditGraph {
     }
 
     private Value weight(String canonical, long... shape) {
-        return g.weight(w.sourceName(canonical), w.get(canonical, shape));
+        return bind(w.sourceName(canonical), w.get(canonical, shape));
+    }
+
+    /** A weight in the compute type: cast in the graph when it is stored narrower (see MmditWeights#keepingStoredType). */
+    private Value bind(String name, WeightData data) {
+        return g.cast(g.weight(name, data), type);
     }
 
     private static float[] filled(int n, float v) {

@@ -44,15 +44,26 @@ public final class MmditWeights {
     private final Layout layout;
     private final String prefix;
     private final ElementType computeType;
+    private final boolean keepStoredType;
     private final int blockCount;
 
-    private MmditWeights(TensorSource source, Path origin, Layout layout, String prefix, ElementType computeType) {
+    private MmditWeights(TensorSource source, Path origin, Layout layout, String prefix, ElementType computeType,
+                         boolean keepStoredType) {
         this.source = source;
         this.origin = origin;
         this.layout = layout;
         this.prefix = prefix;
         this.computeType = computeType;
+        this.keepStoredType = keepStoredType;
         this.blockCount = countBlocks();
+    }
+
+    /**
+     * This view handing out weights in their stored type (float16 stays float16, zero-copy) for a graph that casts
+     * them to the compute type itself.
+     */
+    public MmditWeights keepingStoredType() {
+        return new MmditWeights(source, origin, layout, prefix, computeType, true);
     }
 
     /**
@@ -66,14 +77,14 @@ public final class MmditWeights {
             throw new IllegalArgumentException("computeType must be FLOAT or FLOAT16, found " + computeType);
         }
         if (source.find(PREFIX + "x_embedder.proj.weight").isPresent()) {
-            return new MmditWeights(source, origin, Layout.ORIGINAL, PREFIX, computeType);
+            return new MmditWeights(source, origin, Layout.ORIGINAL, PREFIX, computeType, false);
         }
         if (source.find("x_embedder.proj.weight").isPresent()) {
-            return new MmditWeights(source, origin, Layout.ORIGINAL, "", computeType);
+            return new MmditWeights(source, origin, Layout.ORIGINAL, "", computeType, false);
         }
         if (source.find("pos_embed.proj.weight").isPresent()
                 && source.find("transformer_blocks.0.attn.to_q.weight").isPresent()) {
-            return new MmditWeights(source, origin, Layout.DIFFUSERS, "", computeType);
+            return new MmditWeights(source, origin, Layout.DIFFUSERS, "", computeType, false);
         }
         throw new ModelLoadException(origin, "no SD3 MMDiT weights found: expected '" + PREFIX
                 + "x_embedder.proj.weight' (SD3 checkpoint), 'x_embedder.proj.weight' or diffusers'"
@@ -220,7 +231,7 @@ public final class MmditWeights {
         ByteBuffer bytes = all.position(Math.toIntExact(start)).limit(Math.toIntExact(end)).slice()
                 .order(ByteOrder.LITTLE_ENDIAN);
         ElementType have = t.dtype() == DType.F16 ? ElementType.FLOAT16 : ElementType.FLOAT;
-        if (have == computeType) {
+        if (have == computeType || keepStoredType) {
             return new WeightData(have, shape, bytes);
         }
         return new WeightData(computeType, shape, convert(bytes, have, computeType));
