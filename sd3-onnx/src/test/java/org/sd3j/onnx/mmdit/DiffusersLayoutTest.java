@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -52,7 +53,8 @@ class DiffusersLayoutTest {
         String rest = parts[3];
         Map<String, String> x = Map.of("adaLN_modulation.1.", "norm1.linear.", "attn.proj.", "attn.to_out.0.",
                 "attn.ln_q.", "attn.norm_q.", "attn.ln_k.", "attn.norm_k.", "mlp.fc1.", "ff.net.0.proj.",
-                "mlp.fc2.", "ff.net.2.");
+                "mlp.fc2.", "ff.net.2.", "attn2.proj.", "attn2.to_out.0.", "attn2.ln_q.", "attn2.norm_q.",
+                "attn2.ln_k.", "attn2.norm_k.");
         Map<String, String> c = Map.of("adaLN_modulation.1.", "norm1_context.linear.", "attn.proj.", "attn.to_add_out.",
                 "attn.ln_q.", "attn.norm_added_q.", "attn.ln_k.", "attn.norm_added_k.", "mlp.fc1.",
                 "ff_context.net.0.proj.", "mlp.fc2.", "ff_context.net.2.");
@@ -85,9 +87,9 @@ class DiffusersLayoutTest {
                 ByteBuffer bytes = src.bytes(name);
                 long[] shape = info.shape();
                 long rowBytes = shape.length == 0 ? 0 : info.byteSize() / shape[0];
-                if (o.contains(".attn.qkv.")) {
+                if (o.contains(".attn.qkv.") || o.contains(".attn2.qkv.")) {
                     String[] parts = o.split("\\.");
-                    String block = "transformer_blocks." + parts[1] + ".attn.";
+                    String block = "transformer_blocks." + parts[1] + "." + parts[3] + ".";
                     boolean ctx = parts[2].equals("context_block");
                     String kind = parts[parts.length - 1];
                     long d = shape[0] / 3;
@@ -117,6 +119,36 @@ class DiffusersLayoutTest {
             Path file = out.resolve("diffusion_pytorch_model.safetensors");
             w.write(file);
             return out;
+        }
+    }
+
+    @Test
+    void mmditxInDiffusersLayoutMatchesReference(@TempDir Path dir) throws Exception {
+        Path original = MmditxParityTest.assemble(java.nio.file.Files.createDirectories(dir.resolve("original")));
+        Path folder = writeDiffusers(original, java.nio.file.Files.createDirectories(dir.resolve("transformer")));
+        try (MmditDenoiser d = MmditDenoiser.load(folder, SessionConfig.cpu());
+             TensorSource golden = Safetensors.open(MmditParityTest.resource(MmditxParityTest.CASE))) {
+            assertThat(d.config().selfAttentionLayers()).containsExactly(0);
+            assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
+                    .isLessThan(MmditParityTest.TOLERANCE);
+        }
+    }
+
+    @Test
+    void checkpointWithoutPrefixMatchesReference(@TempDir Path dir) {
+        Path file = dir.resolve("unprefixed.safetensors");
+        try (TensorSource src = Safetensors.open(MmditParityTest.resource("d2_plain/weights.safetensors"))) {
+            SafetensorsWriter w = SafetensorsWriter.create();
+            for (String name : src.names()) {
+                TensorInfo info = src.info(name);
+                w.add(name.substring("model.diffusion_model.".length()), info.dtype(), info.shape(), src.bytes(name));
+            }
+            w.write(file);
+        }
+        try (MmditDenoiser d = MmditDenoiser.load(file, SessionConfig.cpu());
+             TensorSource golden = Safetensors.open(MmditParityTest.resource("d2_plain/sq8x8.safetensors"))) {
+            assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
+                    .isLessThan(MmditParityTest.TOLERANCE);
         }
     }
 
