@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import org.sd3j.ModelLoadException;
 import org.sd3j.Sd3Exception;
 import org.sd3j.internal.AtomicFiles;
+import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.mmdit.MmditConfig;
 import org.sd3j.onnx.mmdit.MmditGraph;
@@ -59,7 +60,8 @@ public final class CheckpointConverter {
             shift = readShift(input.resolve("scheduler").resolve("scheduler_config.json"), shift);
         }
         try (TensorSource source = Safetensors.open(transformerSource)) {
-            MmditWeights weights = MmditWeights.of(source, transformerSource);
+            // float32 compute; float16 weights stay float16 in the data file and are cast in the graph.
+            MmditWeights weights = MmditWeights.of(source, transformerSource, ElementType.FLOAT).keepingStoredType();
             MmditConfig config = MmditConfig.infer(weights);
             OnnxGraph graph = MmditGraph.build(config, weights, Set.of(), MmditGraph.Attention.PRIMITIVE);
             Path transformerDir = outputDir.resolve("transformer");

@@ -38,6 +38,40 @@ class OnnxDenoiserTest {
     }
 
     @Test
+    void diffusersModelFolderConvertsWithItsSchedulerShift(@TempDir Path dir) throws Exception {
+        Path model = Files.createDirectories(dir.resolve("sd3-diffusers"));
+        DiffusersLayoutTest.writeDiffusers(MmditParityTest.resource("d2_plain/weights.safetensors"),
+                Files.createDirectories(model.resolve("transformer")));
+        Files.createDirectories(model.resolve("scheduler"));
+        Files.writeString(model.resolve("scheduler/scheduler_config.json"),
+                "{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"shift\": 2.5}");
+        Path out = dir.resolve("onnx");
+        CheckpointConverter.Result r = CheckpointConverter.convert(model, out);
+        assertThat(r.shift()).isEqualTo(2.5);
+        assertThat(Files.readString(out.resolve("scheduler/scheduler_config.json"))).contains("\"shift\" : 2.5");
+        try (OnnxDenoiser d = OnnxDenoiser.load(out.resolve("transformer/model.onnx"), SessionConfig.cpu());
+             TensorSource golden = Safetensors.open(MmditParityTest.resource("d2_plain/rect8x12.safetensors"))) {
+            assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
+                    .isLessThan(MmditParityTest.TOLERANCE);
+        }
+    }
+
+    @Test
+    void float16CheckpointConvertsToAModelThatMatchesItsFloat32Twin(@TempDir Path dir) throws Exception {
+        Path[] files = HalfCheckpointTest.write(Files.createDirectories(dir.resolve("in")),
+                org.sd3j.onnx.safetensors.DType.F16);
+        Path out = dir.resolve("onnx");
+        CheckpointConverter.convert(files[0], out);
+        // The data file keeps float16: about half the float32 size of the weights.
+        assertThat(Files.size(out.resolve("transformer/model.onnx_data"))).isLessThan(Files.size(files[1]) * 6 / 10);
+        try (OnnxDenoiser converted = OnnxDenoiser.load(out.resolve("transformer/model.onnx"), SessionConfig.cpu());
+             MmditDenoiser wide = MmditDenoiser.load(files[1], SessionConfig.cpu());
+             TensorSource c = Safetensors.open(MmditParityTest.resource("d2_rms/sq8x8.safetensors"))) {
+            assertThat(MmditParityTest.run(converted, c).maxAbsDiff(MmditParityTest.run(wide, c))).isLessThan(1e-5);
+        }
+    }
+
+    @Test
     void missingModelFileIsNamed(@TempDir Path dir) {
         Path missing = dir.resolve("transformer/model.onnx");
         assertThatThrownBy(() -> OnnxDenoiser.load(missing, SessionConfig.cpu()))
