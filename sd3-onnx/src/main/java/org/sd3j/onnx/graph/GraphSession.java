@@ -18,6 +18,7 @@ import ai.onnxruntime.TensorInfo;
 
 import org.sd3j.BackendException;
 import org.sd3j.Sd3Exception;
+import org.sd3j.internal.Closeables;
 import org.sd3j.onnx.runtime.ExecutionProvider;
 import org.sd3j.onnx.runtime.SessionConfig;
 import org.sd3j.tensor.Tensor;
@@ -122,12 +123,10 @@ public final class GraphSession implements AutoCloseable {
             return new GraphSession(graph.name(), env, session, tensors, asInputs);
         } catch (OrtException | RuntimeException e) {
             Sd3Exception failure = new BackendException(graph.name(), "createSession", e.getMessage(), e);
-            for (OnnxTensor t : tensors) {
-                try {
-                    t.close();
-                } catch (RuntimeException secondary) {
-                    failure.addSuppressed(secondary);
-                }
+            try {
+                Closeables.closeAll(tensors);
+            } catch (RuntimeException secondary) {
+                failure.addSuppressed(secondary);
             }
             throw failure;
         }
@@ -310,25 +309,10 @@ public final class GraphSession implements AutoCloseable {
             return;
         }
         closed = true;
-        RuntimeException failure = null;
-        try {
-            session.close();
-        } catch (OrtException | RuntimeException e) {
-            failure = new BackendException(name, "close", e.getMessage(), e);
-        }
-        for (OnnxTensor t : weightTensors) {
-            try {
-                t.close();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        // The session first: it reads the weight tensors until it is gone.
+        List<AutoCloseable> all = new ArrayList<>();
+        all.add(session);
+        all.addAll(weightTensors);
+        Closeables.closeAll(all);
     }
 }

@@ -1,14 +1,16 @@
 package org.sd3j.onnx.mmdit;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.sd3j.ModelLoadException;
 import org.sd3j.conditioning.Conditioning;
+import org.sd3j.internal.Closeables;
 import org.sd3j.model.BlockSkippingDenoiser;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
@@ -150,29 +152,10 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
             return;
         }
         closed = true;
-        RuntimeException failure = null;
-        for (GraphSession s : skipping.values()) {
-            failure = closeInto(s, failure);
-        }
-        failure = closeInto(main, failure);
-        failure = closeInto(source, failure);
-        if (failure != null) {
-            throw failure;
-        }
-    }
-
-    private static RuntimeException closeInto(AutoCloseable c, RuntimeException failure) {
-        try {
-            c.close();
-        } catch (Exception e) {
-            RuntimeException r = e instanceof RuntimeException ? (RuntimeException) e
-                    : new ModelLoadException(null, "close failed: " + e.getMessage(), e);
-            if (failure == null) {
-                return r;
-            }
-            failure.addSuppressed(r);
-        }
-        return failure;
+        List<AutoCloseable> all = new ArrayList<>(skipping.values());
+        all.add(main);
+        all.add(source);
+        Closeables.closeAll(all);
     }
 
     @Override

@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import org.sd3j.ModelLoadException;
+import org.sd3j.internal.Closeables;
 import org.sd3j.tensor.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -288,21 +289,9 @@ public final class ShardedSafetensors implements TensorSource {
             return;
         }
         closed = true;
-        RuntimeException failure = null;
-        for (int i = shards.size() - 1; i >= 0; i--) {
-            try {
-                shards.get(i).close();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
-                } else {
-                    failure.addSuppressed(e);
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        List<SafetensorsFile> reversed = new java.util.ArrayList<>(shards);
+        java.util.Collections.reverse(reversed);
+        Closeables.closeAll(reversed);
     }
 
     private SafetensorsFile owner(String name) {
