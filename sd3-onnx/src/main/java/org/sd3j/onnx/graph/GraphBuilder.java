@@ -252,6 +252,77 @@ public final class GraphBuilder {
         return unary(Op.TANH, x);
     }
 
+    public Value abs(Value x) {
+        return unary(Op.ABS, x);
+    }
+
+    public Value neg(Value x) {
+        return unary(Op.NEG, x);
+    }
+
+    /** Natural logarithm. */
+    public Value log(Value x) {
+        return unary(Op.LOG, x);
+    }
+
+    public Value floor(Value x) {
+        return unary(Op.FLOOR, x);
+    }
+
+    /** Element-wise minimum (broadcasting). */
+    public Value min(Value a, Value b) {
+        return node(Op.MIN, List.of(a, b), Map.of(), a.type(), Shapes.broadcast(a, b));
+    }
+
+    /** Element-wise maximum (broadcasting). */
+    public Value max(Value a, Value b) {
+        return node(Op.MAX, List.of(a, b), Map.of(), a.type(), Shapes.broadcast(a, b));
+    }
+
+    /** {@code a < b} as a BOOL tensor (broadcasting). */
+    public Value less(Value a, Value b) {
+        return node(Op.LESS, List.of(a, b), Map.of(), ElementType.BOOL, Shapes.broadcast(a, b));
+    }
+
+    /** {@code a > b} as a BOOL tensor (broadcasting). */
+    public Value greater(Value a, Value b) {
+        return node(Op.GREATER, List.of(a, b), Map.of(), ElementType.BOOL, Shapes.broadcast(a, b));
+    }
+
+    /** {@code a == b} as a BOOL tensor (broadcasting). */
+    public Value equal(Value a, Value b) {
+        return node(Op.EQUAL, List.of(a, b), Map.of(), ElementType.BOOL, Shapes.broadcast(a, b));
+    }
+
+    /** {@code condition ? x : y} element-wise (broadcasting). */
+    public Value where(Value condition, Value x, Value y) {
+        return node(Op.WHERE, List.of(condition, x, y), Map.of(), x.type(), Shapes.broadcast(x, y));
+    }
+
+    /** Index of the first maximum along {@code axis} (int64), as torch's argmax returns it. */
+    public Value argMax(Value x, int axis, boolean keepDims) {
+        List<Dim> shape = null;
+        if (x.shape() != null) {
+            shape = new ArrayList<>(x.shape());
+            int a = axis < 0 ? axis + shape.size() : axis;
+            if (keepDims) {
+                shape.set(a, Dim.of(1));
+            } else {
+                shape.remove(a);
+            }
+        }
+        Map<String, Object> attrs = new LinkedHashMap<>();
+        attrs.put("axis", (long) axis);
+        attrs.put("keepdims", keepDims ? 1L : 0L);
+        attrs.put("select_last_index", 0L);
+        return node(Op.ARG_MAX, List.of(x), attrs, ElementType.INT64, shape);
+    }
+
+    /** Broadcasts {@code x} to the run-time shape {@code shape} (int64 vector). */
+    public Value expand(Value x, Value shape) {
+        return node(Op.EXPAND, List.of(x, shape), Map.of(), x.type(), null);
+    }
+
     /** {@code x * sigmoid(x)} (SiLU / swish), as two ops ONNX Runtime fuses. */
     public Value silu(Value x) {
         return mul(x, sigmoid(x));

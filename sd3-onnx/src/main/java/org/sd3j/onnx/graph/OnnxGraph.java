@@ -209,18 +209,22 @@ public final class OnnxGraph {
     }
 
     private static ValueInfoProto valueInfo(Value v) {
-        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (Dim d : v.shape()) {
-            TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
-            if (d.isKnown()) {
-                db.setDimValue(d.size());
-            } else if (d.isSymbolic()) {
-                db.setDimParam(d.symbolName());
+        TypeProto.Tensor.Builder tensor = TypeProto.Tensor.newBuilder().setElemType(v.type().onnx().getNumber());
+        if (v.shape() != null) {
+            // Without a shape the rank is left unknown, which ONNX allows for graph outputs.
+            TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+            for (Dim d : v.shape()) {
+                TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
+                if (d.isKnown()) {
+                    db.setDimValue(d.size());
+                } else if (d.isSymbolic()) {
+                    db.setDimParam(d.symbolName());
+                }
+                shape.addDim(db);
             }
-            shape.addDim(db);
+            tensor.setShape(shape);
         }
-        TypeProto type = TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
-                .setElemType(v.type().onnx().getNumber()).setShape(shape)).build();
+        TypeProto type = TypeProto.newBuilder().setTensorType(tensor).build();
         return ValueInfoProto.newBuilder().setName(v.name()).setType(type).build();
     }
 
