@@ -91,6 +91,28 @@ class GraphSessionTest {
     }
 
     @Test
+    void float16InputsAndOutputsConvertToAndFromFloat32() {
+        GraphBuilder g = new GraphBuilder("half");
+        Value x = g.input("x", ElementType.FLOAT16, Dim.of(3));
+        g.output(g.mul(x, g.cast(g.scalar(2f), ElementType.FLOAT16)), "y");
+        try (GraphSession s = GraphSession.create(g.build(), SessionConfig.cpu())) {
+            Tensor y = s.run(Map.of("x", Tensor.of(new float[] {1.5f, -0.25f, 1000f}, 3))).get("y");
+            assertThat(y.toArray()).containsExactly(3f, -0.5f, 2000f);
+        }
+    }
+
+    @Test
+    void weightsBoundAsInputsGiveTheSameResult() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 1, 2, 3);
+        try (GraphSession a = GraphSession.create(linearGraph(), SessionConfig.cpu());
+             GraphSession b = GraphSession.create(linearGraph(), SessionConfig.cpu(),
+                     GraphSession.WeightBinding.INPUTS)) {
+            assertThat(b.inputNames()).containsExactly("x");
+            assertThat(b.run(Map.of("x", x)).get("y").toArray()).containsExactly(a.run(Map.of("x", x)).get("y").toArray());
+        }
+    }
+
+    @Test
     void closeIsIdempotentAndRunAfterCloseFails() {
         GraphSession s = GraphSession.create(linearGraph(), SessionConfig.cpu());
         s.close();
