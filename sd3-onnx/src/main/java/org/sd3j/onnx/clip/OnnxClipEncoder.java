@@ -1,0 +1,247 @@
+package org.sd3j.onnx.clip;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+import org.sd3j.model.EncodedText;
+import org.sd3j.model.EncoderRole;
+import org.sd3j.model.TextEncoder;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.graph.OnnxGraph;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A CLIP text encoder (CLIP-L or OpenCLIP bigG) built from a checkpoint as an ONNX graph ({@link ClipGraph}) and run
+ * with ONNX Runtime; weights stay memory-mapped and are bound zero-copy. Returns SD3's features (SPEC §3): the
+ * penultimate hidden state {@code hidden_states.{L-1}} per token and the pooled vector at the first end token,
+ * unprojected for CLIP-L and projected for CLIP-G as Stability's reference does ({@link PooledConvention#REFERENCE}),
+ * or projected for both as diffusers does ({@link PooledConvention#PROJECTED}).
+ *
+ * <p>Tokenization is pluggable: {@link #encodeIds(long[][])} takes token ids, {@link #encode(List)} needs a tokenizer
+ * given through {@link Options#withTokenizer(Function)}.
+ *
+ * <p>Owns the checkpoint mapping and its session: {@link #close()} releases them (idempotent). Thread-safe.
+ */
+public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxClipEncoder.class);
+
+    /** Which vector becomes the pooled output. */
+    public enum PooledConvention {
+        /** Stability's reference: CLIP-L unprojected, every other role projected ({@code text_embeds}). */
+        REFERENCE,
+        /** diffusers: the projected {@code text_embeds} for every role. */
+        PROJECTED,
+        /** The final-layer-normed state at the end token, never projected. */
+        UNPROJECTED
+    }
+
+    /**
+     * Loading options.
+     *
+     * @param heads      attention heads, 0 for {@code width / 64}
+     * @param activation MLP activation, null for the role's (CLIP-L quick_gelu, CLIP-G gelu)
+     * @param pooled     pooled-vector convention
+     * @param tokenizer  prompt -> token ids (padded to a common length), null when only ids are encoded
+     */
+    public record Options(int heads, ClipConfig.Activation activation, PooledConvention pooled,
+                          Function<String, long[]> tokenizer) {
+        public Options {
+            if (heads < 0) {
+                throw new IllegalArgumentException("heads must be >= 0 (0: width / 64), found " + heads);
+            }
+            Objects.requireNonNull(pooled, "pooled");
+        }
+
+        public static Options defaults() {
+            return new Options(0, null, PooledConvention.REFERENCE, null);
+        }
+
+        public Options withHeads(int heads) {
+            return new Options(heads, activation, pooled, tokenizer);
+        }
+
+        public Options withActivation(ClipConfig.Activation activation) {
+            return new Options(heads, activation, pooled, tokenizer);
+        }
+
+        public Options withPooled(PooledConvention pooled) {
+            return new Options(heads, activation, pooled, tokenizer);
+        }
+
+        public Options withTokenizer(Function<String, long[]> tokenizer) {
+            return new Options(heads, activation, pooled, tokenizer);
+        }
+    }
+
+    private final EncoderRole role;
+    private final String name;
+    private final TensorSource source;
+    private final ClipConfig config;
+    private final Options options;
+    private final GraphSession session;
+    private final String pooledOutput;
+    private volatile boolean closed;
+
+    private OnnxClipEncoder(EncoderRole role, String name, TensorSource source, ClipWeights weights, ClipConfig config,
+                            Options options, SessionConfig sessionConfig) {
+        this.role = role;
+        this.name = name;
+        this.source = source;
+        this.config = config;
+        this.options = options;
+        this.session = GraphSession.create(ClipGraph.build(config, weights), sessionConfig,
+                weights.storedAsHalf() ? GraphSession.WeightBinding.INPUTS : GraphSession.WeightBinding.INITIALIZERS);
+        boolean projected = options.pooled() == PooledConvention.PROJECTED
+                || options.pooled() == PooledConvention.REFERENCE && !EncoderRole.CLIP_L.equals(role);
+        this.pooledOutput = projected ? ClipGraph.TEXT_EMBEDS : ClipGraph.POOLER_OUTPUT;
+    }
+
+    /** Loads the {@code role}'s encoder with default options (a CLIP_L or CLIP_G role). */
+    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, SessionConfig sessionConfig) {
+        return load(checkpoint, role, sessionConfig, Options.defaults());
+    }
+
+    /**
+     * Loads the {@code role}'s CLIP encoder from a single-file SD3 checkpoint ({@code text_encoders.<role>.transformer.*}),
+     * a standalone {@code clip_l.safetensors} / {@code clip_g.safetensors} or a diffusers text-encoder file.
+     */
+    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, SessionConfig sessionConfig,
+                                       Options options) {
+        Objects.requireNonNull(role, "role");
+        Objects.requireNonNull(options, "options");
+        if (role.kind() != EncoderRole.Kind.CLIP) {
+            throw new IllegalArgumentException("role must be of kind CLIP, found " + role + " (" + role.kind() + ")");
+        }
+        ClipConfig.Activation activation = options.activation() != null ? options.activation()
+                : ClipConfig.Activation.forRole(role);
+        long start = System.nanoTime();
+        TensorSource source = Safetensors.open(checkpoint);
+        try {
+            ClipWeights weights = ClipWeights.of(source, checkpoint, role);
+            ClipConfig config = ClipConfig.infer(weights, activation, options.heads());
+            if (!config.hasProjection()) {
+                LOG.warn("{} in {} has no '{}': using the identity projection (as the reference initializes it);"
+                        + " supply a checkpoint with the projection if the projected pooled vector matters",
+                        role, checkpoint, weights.sourceName(ClipWeights.PROJECTION));
+            }
+            OnnxClipEncoder e = new OnnxClipEncoder(role, checkpoint.getFileName().toString(), source, weights,
+                    config, options, sessionConfig);
+            LOG.info("Loaded {} CLIP text encoder ({} layers, width {}, {}) from {} ({}) in {} ms", role,
+                    config.layers(), config.width(), config.activation(), checkpoint, weights.describeLayout(),
+                    (System.nanoTime() - start) / 1_000_000);
+            return e;
+        } catch (RuntimeException e) {
+            try {
+                source.close();
+            } catch (RuntimeException secondary) {
+                e.addSuppressed(secondary);
+            }
+            throw e;
+        }
+    }
+
+    /** The graph for a checkpoint (for conversion to {@code model.onnx}); the source must stay open while used. */
+    public static OnnxGraph graph(ClipConfig config, ClipWeights weights) {
+        return ClipGraph.build(config, weights);
+    }
+
+    public ClipConfig config() {
+        return config;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public EncoderRole role() {
+        return role;
+    }
+
+    @Override
+    public EncodedText encode(List<String> prompts) {
+        Objects.requireNonNull(prompts, "prompts");
+        Function<String, long[]> tokenizer = options.tokenizer();
+        if (tokenizer == null) {
+            throw new IllegalStateException("CLIP encoder " + role + " has no tokenizer: load it with"
+                    + " Options.withTokenizer(...) or encode token ids with encodeIds(long[][])");
+        }
+        long[][] ids = new long[prompts.size()][];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = tokenizer.apply(Objects.requireNonNull(prompts.get(i), "prompt"));
+        }
+        return encodeIds(ids);
+    }
+
+    /**
+     * Encodes token ids {@code [B][S]} (already padded: S equal across the batch, at most the position count):
+     * tokens = penultimate hidden state {@code [B, S, D]}, pooled {@code [B, D]} per the convention.
+     */
+    public EncodedText encodeIds(long[][] ids) {
+        Map<String, Tensor> out = run(ids);
+        return new EncodedText(out.get(ClipGraph.hiddenState(config.penultimateIndex())), out.get(pooledOutput));
+    }
+
+    /** Every graph output ({@code hidden_states.0..L}, {@code last_hidden_state}, pooler_output, text_embeds). */
+    public Map<String, Tensor> run(long[][] ids) {
+        ensureOpen();
+        return session.run(Map.of(ClipGraph.INPUT_IDS, idsTensor(ids)));
+    }
+
+    private Tensor idsTensor(long[][] ids) {
+        Objects.requireNonNull(ids, "ids");
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("ids must hold at least one sequence, found none");
+        }
+        int s = Objects.requireNonNull(ids[0], "ids[0]").length;
+        if (s < 1 || s > config.maxPositions()) {
+            throw new IllegalArgumentException("token sequences must have 1 to " + config.maxPositions()
+                    + " ids, found " + s);
+        }
+        float[] flat = new float[ids.length * s];
+        for (int b = 0; b < ids.length; b++) {
+            long[] row = Objects.requireNonNull(ids[b], "ids[" + b + "]");
+            if (row.length != s) {
+                throw new IllegalArgumentException("token sequences must all have length " + s + ", found "
+                        + row.length + " at index " + b);
+            }
+            for (int i = 0; i < s; i++) {
+                if (row[i] < 0 || row[i] >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token ids must be in [0, " + config.vocabSize()
+                            + "), found " + row[i] + " at [" + b + ", " + i + "]");
+                }
+                flat[b * s + i] = row[i];
+            }
+        }
+        return Tensor.of(flat, ids.length, s);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("text encoder " + role + " (" + name + ") is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        org.sd3j.internal.Closeables.closeAll(List.of(session, source));
+    }
+
+    @Override
+    public String toString() {
+        return "OnnxClipEncoder[" + role + ", " + name + ", " + config.layers() + " layers, width " + config.width()
+                + "]";
+    }
+}

@@ -1,0 +1,249 @@
+package org.sd3j.onnx.vae;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.sd3j.ModelLoadException;
+import org.sd3j.internal.Checks;
+import org.sd3j.internal.Closeables;
+import org.sd3j.model.LatentDistribution;
+import org.sd3j.model.LatentFormat;
+import org.sd3j.model.Vae;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.tensor.Tensor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The SD3 autoencoder built from a checkpoint (a single-file SD3/SD3.5 checkpoint with
+ * {@code first_stage_model.*} keys, a standalone VAE file without the prefix, or a diffusers {@code vae/}
+ * safetensors file) as two ONNX graphs run with ONNX Runtime. The weights stay memory-mapped and are fed to the
+ * sessions zero-copy as run-time inputs ({@link GraphSession.WeightBinding#INPUTS}: ONNX Runtime 1.23 cannot bind
+ * convolution weights as external initializers).
+ *
+ * <p>The latent format: channels and downscale come from the weights' shapes; single-file checkpoints carry no
+ * scaling or shift, so those are SD3's ({@code sd3_impls.SD3LatentFormat}: 1.5305, 0.0609) unless
+ * {@link #load(Path, SessionConfig, double, double)} is given others (e.g. from a diffusers {@code vae/config.json}).
+ *
+ * <p>Decoding images larger than {@link #DEFAULT_TILE_LATENT_SIZE} latent cells per side decodes overlapping tiles and blends
+ * them linearly ({@link #decodeTiled(Tensor, int, int)}). Owns the mapping and its sessions: {@link #close()} releases them
+ * (idempotent). Thread-safe.
+ */
+public final class OnnxVae implements Vae, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxVae.class);
+
+    /** Default: latents larger than this many cells per side (1024 pixels) are decoded in tiles. */
+    public static final int DEFAULT_TILE_LATENT_SIZE = 128;
+    /** Default overlap between neighbouring tiles, in latent cells. */
+    public static final int DEFAULT_TILE_OVERLAP = 16;
+
+    private final String name;
+    private final TensorSource source;
+    private final VaeConfig config;
+    private final GraphSession encoder;
+    private final GraphSession decoder;
+    private final int tileLatentSize;
+    private final int tileOverlap;
+    private volatile boolean closed;
+
+    private OnnxVae(String name, TensorSource source, VaeConfig config, GraphSession encoder, GraphSession decoder,
+                    int tileLatentSize, int tileOverlap) {
+        this.name = name;
+        this.source = source;
+        this.config = config;
+        this.encoder = encoder;
+        this.decoder = decoder;
+        this.tileLatentSize = tileLatentSize;
+        this.tileOverlap = tileOverlap;
+    }
+
+    /**
+     * Loads a checkpoint file or a diffusers {@code vae/} folder. The latent scaling and shift are read from a
+     * diffusers {@code config.json} ({@code scaling_factor}, {@code shift_factor}) in the folder (or beside a
+     * diffusers-layout file) when there is one, else they are SD3's (1.5305, 0.0609).
+     */
+    public static OnnxVae load(Path checkpoint, SessionConfig sessionConfig) {
+        double[] scaling = diffusersScaling(checkpoint);
+        return load(checkpoint, sessionConfig, scaling[0], scaling[1]);
+    }
+
+    private static final Pattern SCALING = Pattern.compile("\"scaling_factor\"\\s*:\\s*([-+0-9.eE]+|null)");
+    private static final Pattern SHIFT = Pattern.compile("\"shift_factor\"\\s*:\\s*([-+0-9.eE]+|null)");
+
+    /** {scaling, shift} from a diffusers vae {@code config.json} next to the weights, else SD3's. */
+    static double[] diffusersScaling(Path checkpoint) {
+        double[] out = {VaeConfig.SD3_SCALING_FACTOR, VaeConfig.SD3_SHIFT_FACTOR};
+        Path dir = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
+        Path config = dir == null ? null : dir.resolve("config.json");
+        if (config == null || !Files.isRegularFile(config)) {
+            return out;
+        }
+        String text;
+        try {
+            text = Files.readString(config, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ModelLoadException(config, "cannot read the VAE config: " + e, e);
+        }
+        if (!text.contains("\"AutoencoderKL\"")) {
+            return out; // not a diffusers VAE config (e.g. test data or another component's)
+        }
+        Matcher m = SCALING.matcher(text);
+        try {
+            if (m.find()) {
+                out[0] = m.group(1).equals("null") ? 1.0 : Double.parseDouble(m.group(1));
+            }
+            m = SHIFT.matcher(text);
+            if (m.find()) {
+                out[1] = m.group(1).equals("null") ? 0.0 : Double.parseDouble(m.group(1));
+            }
+        } catch (NumberFormatException e) {
+            throw new ModelLoadException(config, "scaling_factor and shift_factor must be numbers, found " + e
+                    .getMessage(), e);
+        }
+        return out;
+    }
+
+    /** Loads a checkpoint with the given latent scaling and shift. */
+    public static OnnxVae load(Path checkpoint, SessionConfig sessionConfig, double scalingFactor, double shiftFactor) {
+        long start = System.nanoTime();
+        TensorSource source = Safetensors.open(checkpoint);
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            VaeWeights weights = VaeWeights.of(source, checkpoint);
+            VaeConfig config = VaeConfig.infer(weights).withLatentScaling(scalingFactor, shiftFactor);
+            GraphSession enc = null;
+            GraphSession dec = null;
+            if (config.hasEncoder()) {
+                enc = GraphSession.create(VaeGraph.encoder(config, weights), sessionConfig,
+                        GraphSession.WeightBinding.INPUTS);
+                opened.add(enc);
+            }
+            if (config.hasDecoder()) {
+                dec = GraphSession.create(VaeGraph.decoder(config, weights), sessionConfig,
+                        GraphSession.WeightBinding.INPUTS);
+                opened.add(dec);
+            }
+            OnnxVae vae = new OnnxVae(checkpoint.getFileName().toString(), source, config, enc, dec,
+                    DEFAULT_TILE_LATENT_SIZE, DEFAULT_TILE_OVERLAP);
+            LOG.info("Loaded VAE from {} ({}, {}) in {} ms", checkpoint, weights.describeLayout(), config,
+                    (System.nanoTime() - start) / 1_000_000);
+            return vae;
+        } catch (RuntimeException e) {
+            opened.add(source);
+            try {
+                Closeables.closeAll(opened);
+            } catch (RuntimeException secondary) {
+                e.addSuppressed(secondary);
+            }
+            throw e;
+        }
+    }
+
+    public VaeConfig config() {
+        return config;
+    }
+
+    public int tileLatentSize() {
+        return tileLatentSize;
+    }
+
+    public int tileOverlap() {
+        return tileOverlap;
+    }
+
+    @Override
+    public LatentFormat latentFormat() {
+        return config.latentFormat();
+    }
+
+    @Override
+    public LatentDistribution encode(Tensor images) {
+        ensureOpen();
+        Checks.notNull(images, "images");
+        if (encoder == null) {
+            throw new UnsupportedOperationException("VAE " + name + " has no encoder weights");
+        }
+        int[] s = images.shape();
+        if (s.length != 4 || s[1] != config.imageChannels()) {
+            throw Checks.fail("images", "[B, " + config.imageChannels() + ", H, W]", images);
+        }
+        int f = config.downscale();
+        if (s[2] % f != 0 || s[3] % f != 0) {
+            throw Checks.fail("images", "a multiple of " + f + " on both sides", s[3] + "x" + s[2]);
+        }
+        Tensor moments = encoder.run(Map.of(VaeGraph.ENCODER_INPUT, images)).get(VaeGraph.ENCODER_OUTPUT);
+        return LatentDistribution.fromMoments(moments);
+    }
+
+    @Override
+    public Tensor decode(Tensor latents) {
+        ensureOpen();
+        Checks.notNull(latents, "latents");
+        if (decoder == null) {
+            throw new UnsupportedOperationException("VAE " + name + " has no decoder weights");
+        }
+        int[] s = latents.shape();
+        if (s.length != 4 || s[1] != config.zChannels()) {
+            throw Checks.fail("latents", "[B, " + config.zChannels() + ", h, w]", latents);
+        }
+        if (s[2] > tileLatentSize || s[3] > tileLatentSize) {
+            return TiledDecoder.decode(this::decodeWhole, latents, tileLatentSize, tileOverlap, config.downscale());
+        }
+        return decodeWhole(latents);
+    }
+
+    /**
+     * Decodes in overlapping tiles of {@code tileLatentSize} latent cells per side, neighbours overlapping by
+     * {@code overlap} cells, blended linearly across each overlap (the result differs from a whole decode near tile
+     * seams: the decoder's GroupNorm and attention see one tile at a time).
+     */
+    public Tensor decodeTiled(Tensor latents, int tileLatentSize, int overlap) {
+        ensureOpen();
+        Checks.notNull(latents, "latents");
+        return TiledDecoder.decode(this::decodeWhole, latents, tileLatentSize, overlap, config.downscale());
+    }
+
+    /** Decodes in one piece, whatever the size. */
+    public Tensor decodeWhole(Tensor latents) {
+        ensureOpen();
+        return decoder.run(Map.of(VaeGraph.DECODER_INPUT, latents)).get(VaeGraph.DECODER_OUTPUT);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("VAE " + name + " is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<AutoCloseable> all = new ArrayList<>();
+        if (decoder != null) {
+            all.add(decoder);
+        }
+        if (encoder != null) {
+            all.add(encoder);
+        }
+        all.add(source);
+        Closeables.closeAll(all);
+    }
+
+    @Override
+    public String toString() {
+        return "OnnxVae[" + name + ", " + config + "]";
+    }
+}
