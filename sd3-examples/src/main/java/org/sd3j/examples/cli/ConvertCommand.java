@@ -21,8 +21,10 @@ import picocli.CommandLine.Spec;
                 "",
                 "Writes transformer/model.onnx (+ model.onnx_data) with the inputs hidden_states, timestep, "
                         + "encoder_hidden_states, pooled_projections and the output out_hidden_states, "
-                        + "and scheduler/scheduler_config.json. Text encoders and the VAE are not converted "
-                        + "yet: a transformer-only checkpoint gives a transformer-only folder.",
+                        + "text_encoder/, text_encoder_2/, text_encoder_3/ (CLIP-L, CLIP-G, T5), vae_encoder/ and "
+                        + "vae_decoder/ model.onnx files for the components the input has, the tokenizer folders "
+                        + "of a diffusers input, scheduler/scheduler_config.json and model_index.json. "
+                        + "A component the input lacks (e.g. T5 in sd3_medium.safetensors) is left out.",
                 "",
                 "Examples:",
                 "  sd3 convert sd3_medium.safetensors sd3-medium-onnx",
@@ -51,6 +53,7 @@ final class ConvertCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("Converted " + input + " (" + result.transformer().variant() + ", "
                 + Units.megabytes(result.weightBytes()) + " of weights, shift " + result.shift() + ")");
+        out.println("Components: " + String.join(", ", result.components()));
         out.println("Wrote " + result.outputDir() + " in " + Units.seconds(elapsed));
         out.flush();
         return 0;

@@ -90,9 +90,12 @@ class ConvertCommandTest {
         assertThat(out.resolve("transformer/model.onnx")).isNotEmptyFile();
         assertThat(out.resolve("transformer/model.onnx_data")).isNotEmptyFile();
         assertThat(Files.readString(out.resolve("scheduler/scheduler_config.json"))).contains("\"shift\" : 3.0");
+        assertThat(Files.readString(out.resolve("model_index.json"))).contains("StableDiffusion3Pipeline");
+        assertThat(out.resolve("text_encoder")).doesNotExist();
         assertThat(run.out())
                 .startsWith("Converted " + checkpoint + " (SD3 depth 1, ")
                 .containsPattern("\\d+\\.\\d MB of weights, shift 3\\.0\\)")
+                .containsPattern("Components: transformer\\R")
                 .containsPattern("Wrote " + java.util.regex.Pattern.quote(out.toString()) + " in \\d+\\.\\d\\d s");
     }
 }

@@ -3,9 +3,14 @@ package org.sd3j.onnx.convert;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,6 +19,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import org.sd3j.ModelLoadException;
 import org.sd3j.Sd3Exception;
 import org.sd3j.internal.AtomicFiles;
+import org.sd3j.model.EncoderRole;
+import org.sd3j.onnx.clip.ClipConfig;
+import org.sd3j.onnx.clip.ClipGraph;
+import org.sd3j.onnx.clip.ClipWeights;
 import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.mmdit.MmditConfig;
@@ -21,25 +30,58 @@ import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.onnx.mmdit.MmditWeights;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.onnx.t5.T5Config;
+import org.sd3j.onnx.t5.T5Graph;
+import org.sd3j.onnx.t5.T5Weights;
+import org.sd3j.onnx.vae.VaeConfig;
+import org.sd3j.onnx.vae.VaeGraph;
+import org.sd3j.onnx.vae.VaeWeights;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Converts SD3 weights (a single-file checkpoint, a sharded index, a diffusers model folder or its
- * {@code transformer/} folder) into an optimum-style ONNX folder:
+ * {@code transformer/} folder) into an optimum-style ONNX folder (SPEC §6):
  * <pre>
  *   transformer/model.onnx (+ model.onnx_data)   hidden_states, timestep, encoder_hidden_states,
  *                                                pooled_projections -> out_hidden_states
+ *   text_encoder/model.onnx     CLIP-L   input_ids -> text_embeds, last_hidden_state, hidden_states.0..L
+ *   text_encoder_2/model.onnx   CLIP-G   (same)
+ *   text_encoder_3/model.onnx   T5       input_ids -> last_hidden_state
+ *   vae_encoder/model.onnx      sample -> latent_parameters
+ *   vae_decoder/model.onnx      latent_sample -> sample
+ *   tokenizer/, tokenizer_2/, tokenizer_3/      copied from a diffusers folder
  *   scheduler/scheduler_config.json             {"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0, ...}
+ *   model_index.json                            {"_class_name": "StableDiffusion3Pipeline", ...}
  * </pre>
- * Text encoders and the VAE join in a later version; a transformer-only checkpoint gives a transformer-only
- * folder. Each file is written to a temp file and moved into place. Thread-safe (stateless).
+ * Components the input lacks (e.g. T5 in {@code sd3_medium.safetensors}, or everything but the transformer) are
+ * absent from the output and {@code null} in {@code model_index.json}; an encoder whose weights are only partly
+ * there fails with a {@link ModelLoadException} naming the missing tensor. Each file is written to a temp file and
+ * moved into place. Thread-safe (stateless).
  */
 public final class CheckpointConverter {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointConverter.class);
 
-    /** What a conversion produced. */
-    public record Result(Path outputDir, MmditConfig transformer, long weightBytes, double shift) {
+    /** Output folder names of the components, in {@code model_index.json} order. */
+    public static final String TRANSFORMER = "transformer";
+    public static final String TEXT_ENCODER = "text_encoder";
+    public static final String TEXT_ENCODER_2 = "text_encoder_2";
+    public static final String TEXT_ENCODER_3 = "text_encoder_3";
+    public static final String VAE_ENCODER = "vae_encoder";
+    public static final String VAE_DECODER = "vae_decoder";
+    private static final List<String> TOKENIZERS = List.of("tokenizer", "tokenizer_2", "tokenizer_3");
+
+    /**
+     * What a conversion produced.
+     *
+     * @param components the component folders written ({@code transformer}, {@code text_encoder}, ...,
+     *                   {@code tokenizer*}), in the order written
+     */
+    public record Result(Path outputDir, MmditConfig transformer, long weightBytes, double shift,
+                         List<String> components) {
+        public Result {
+            components = List.copyOf(components);
+        }
     }
 
     private CheckpointConverter() {
@@ -50,32 +92,158 @@ public final class CheckpointConverter {
      * replaced).
      */
     public static Result convert(Path input, Path outputDir) {
+        return convert(input, outputDir, Map.of());
+    }
+
+    /**
+     * Converts {@code input} into {@code outputDir}, building CLIP encoders with {@code clipHeads} attention heads
+     * per role where they are not width / 64 (e.g. small test encoders).
+     */
+    public static Result convert(Path input, Path outputDir, Map<EncoderRole, Integer> clipHeads) {
+        java.util.Objects.requireNonNull(clipHeads, "clipHeads");
         if (!Files.exists(input)) {
             throw new ModelLoadException(input, "no such file or folder");
         }
-        Path transformerSource = input;
-        double shift = 3.0;
-        if (Files.isDirectory(input) && Files.isDirectory(input.resolve("transformer"))) {
-            transformerSource = input.resolve("transformer");
-            shift = readShift(input.resolve("scheduler").resolve("scheduler_config.json"), shift);
-        }
-        try (TensorSource source = Safetensors.open(transformerSource)) {
-            // float32 compute; float16 weights stay float16 in the data file and are cast in the graph.
-            MmditWeights weights = MmditWeights.of(source, transformerSource, ElementType.FLOAT).keepingStoredType();
-            MmditConfig config = MmditConfig.infer(weights);
-            OnnxGraph graph = MmditGraph.build(config, weights, Set.of(), MmditGraph.Attention.PRIMITIVE);
-            Path transformerDir = outputDir.resolve("transformer");
-            Files.createDirectories(transformerDir);
-            graph.save(transformerDir.resolve("model.onnx"));
+        boolean diffusers = Files.isDirectory(input) && Files.isDirectory(input.resolve(TRANSFORMER));
+        Path transformerSource = diffusers ? input.resolve(TRANSFORMER) : input;
+        double shift = diffusers ? readShift(input.resolve("scheduler").resolve("scheduler_config.json"), 3.0) : 3.0;
+        List<String> written = new ArrayList<>();
+        long bytes = 0;
+        try {
+            MmditConfig config;
+            try (TensorSource source = Safetensors.open(transformerSource)) {
+                // float32 compute; float16 weights stay float16 in the data file and are cast in the graph.
+                MmditWeights weights = MmditWeights.of(source, transformerSource, ElementType.FLOAT)
+                        .keepingStoredType();
+                config = MmditConfig.infer(weights);
+                OnnxGraph graph = MmditGraph.build(config, weights, Set.of(), MmditGraph.Attention.PRIMITIVE);
+                bytes += save(graph, outputDir, TRANSFORMER, written);
+                LOG.info("Converted the transformer of {} ({}, {})", input, config.variant(), weights.describeLayout());
+            }
+            Map<EncoderRole, String> encoderDirs = new LinkedHashMap<>();
+            encoderDirs.put(EncoderRole.CLIP_L, TEXT_ENCODER);
+            encoderDirs.put(EncoderRole.CLIP_G, TEXT_ENCODER_2);
+            encoderDirs.put(EncoderRole.T5, TEXT_ENCODER_3);
+            for (Map.Entry<EncoderRole, String> e : encoderDirs.entrySet()) {
+                Path source = diffusers ? input.resolve(e.getValue()) : input;
+                if (diffusers ? !Files.isDirectory(source) : !hasPrefix(source, checkpointPrefix(e.getKey()))) {
+                    continue;
+                }
+                bytes += convertEncoder(source, e.getKey(), clipHeads.getOrDefault(e.getKey(), 0), outputDir,
+                        e.getValue(), written);
+            }
+            Path vaeSource = diffusers ? input.resolve("vae") : input;
+            if (diffusers ? Files.isDirectory(vaeSource) : hasPrefix(vaeSource, "first_stage_model.")) {
+                bytes += convertVae(vaeSource, outputDir, written);
+            }
+            if (diffusers) {
+                for (String t : TOKENIZERS) {
+                    if (Files.isDirectory(input.resolve(t))) {
+                        copyFolder(input.resolve(t), outputDir.resolve(t));
+                        written.add(t);
+                    }
+                }
+            }
             writeJson(outputDir.resolve("scheduler").resolve("scheduler_config.json"), schedulerConfig(shift));
-            LOG.info("Converted {} ({}, {}) to {}", input, config.variant(), weights.describeLayout(), outputDir);
-            return new Result(outputDir, config, graph.weightBytes(), shift);
+            writeJson(outputDir.resolve("model_index.json"), modelIndex(written));
+            LOG.info("Converted {} to {}: {}", input, outputDir, written);
+            return new Result(outputDir, config, bytes, shift, written);
         } catch (IOException e) {
             throw new Sd3Exception("Cannot write " + outputDir + ": " + e.getMessage(), e);
         }
     }
 
-    private static double readShift(Path schedulerConfig, double fallback) {
+    private static String checkpointPrefix(EncoderRole role) {
+        return EncoderRole.T5.equals(role) ? T5Weights.CHECKPOINT_PREFIX : "text_encoders." + role.name() + ".";
+    }
+
+    private static boolean hasPrefix(Path file, String prefix) {
+        try (TensorSource s = Safetensors.open(file)) {
+            return s.names().stream().anyMatch(n -> n.startsWith(prefix));
+        }
+    }
+
+    private static long convertEncoder(Path file, EncoderRole role, int heads, Path outputDir, String dir, List<String> written) {
+        try (TensorSource s = Safetensors.open(file)) {
+            OnnxGraph graph;
+            if (role.kind() == EncoderRole.Kind.CLIP) {
+                ClipWeights w = ClipWeights.of(s, file, role);
+                graph = ClipGraph.build(ClipConfig.infer(w, ClipConfig.Activation.forRole(role), heads), w);
+            } else {
+                T5Weights w = T5Weights.of(s, file);
+                graph = T5Graph.build(T5Config.infer(w), w);
+            }
+            return save(graph, outputDir, dir, written);
+        }
+    }
+
+    private static long convertVae(Path source, Path outputDir, List<String> written) {
+        try (TensorSource s = Safetensors.open(source)) {
+            VaeWeights w = VaeWeights.of(s, source);
+            VaeConfig c = VaeConfig.infer(w);
+            long bytes = 0;
+            if (c.hasEncoder()) {
+                bytes += save(VaeGraph.encoder(c, w), outputDir, VAE_ENCODER, written);
+            }
+            if (c.hasDecoder()) {
+                bytes += save(VaeGraph.decoder(c, w), outputDir, VAE_DECODER, written);
+            }
+            return bytes;
+        }
+    }
+
+    private static long save(OnnxGraph graph, Path outputDir, String dir, List<String> written) {
+        Path folder = outputDir.resolve(dir);
+        try {
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw new Sd3Exception("Cannot create " + folder + ": " + e.getMessage(), e);
+        }
+        graph.save(folder.resolve("model.onnx"));
+        written.add(dir);
+        return graph.weightBytes();
+    }
+
+    private static void copyFolder(Path from, Path to) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    /** diffusers/optimum {@code model_index.json}: present components as [library, class], absent ones null. */
+    static Map<String, Object> modelIndex(List<String> written) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("_class_name", "StableDiffusion3Pipeline");
+        m.put("_diffusers_version", "0.30.0");
+        m.put("scheduler", List.of("diffusers", "FlowMatchEulerDiscreteScheduler"));
+        m.put("text_encoder", component(written, TEXT_ENCODER, "transformers", "CLIPTextModelWithProjection"));
+        m.put("text_encoder_2", component(written, TEXT_ENCODER_2, "transformers", "CLIPTextModelWithProjection"));
+        m.put("text_encoder_3", component(written, TEXT_ENCODER_3, "transformers", "T5EncoderModel"));
+        m.put("tokenizer", component(written, "tokenizer", "transformers", "CLIPTokenizer"));
+        m.put("tokenizer_2", component(written, "tokenizer_2", "transformers", "CLIPTokenizer"));
+        m.put("tokenizer_3", component(written, "tokenizer_3", "transformers", "T5TokenizerFast"));
+        m.put("transformer", component(written, TRANSFORMER, "diffusers", "SD3Transformer2DModel"));
+        m.put("vae", written.contains(VAE_DECODER) || written.contains(VAE_ENCODER)
+                ? List.of("diffusers", "AutoencoderKL") : Arrays.asList(null, null));
+        return m;
+    }
+
+    private static List<String> component(List<String> written, String dir, String library, String cls) {
+        return written.contains(dir) ? List.of(library, cls) : Arrays.asList(null, null);
+    }
+
+    /**
+     * The {@code shift} of a diffusers {@code scheduler/scheduler_config.json}, or {@code fallback} when the file is
+     * absent or has none; a malformed file is a {@link ModelLoadException}.
+     */
+    public static double readShift(Path schedulerConfig, double fallback) {
         if (!Files.exists(schedulerConfig)) {
             return fallback;
         }

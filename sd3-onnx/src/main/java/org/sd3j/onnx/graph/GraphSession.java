@@ -93,6 +93,22 @@ public final class GraphSession implements AutoCloseable {
         return out;
     }
 
+    /** Declared output shapes by name (-1 for symbolic dimensions). */
+    public Map<String, long[]> outputShapes() {
+        ensureOpen();
+        Map<String, long[]> out = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
+                if (e.getValue().getInfo() instanceof TensorInfo) {
+                    out.put(e.getKey(), ((TensorInfo) e.getValue().getInfo()).getShape());
+                }
+            }
+        } catch (OrtException e) {
+            throw new BackendException(name, "outputInfo", e.getMessage(), e);
+        }
+        return out;
+    }
+
     /** Creates a session for {@code graph}; fails with a {@link BackendException} saying what ONNX Runtime said. */
     public static GraphSession create(OnnxGraph graph, SessionConfig config) {
         return create(graph, config, WeightBinding.INITIALIZERS);

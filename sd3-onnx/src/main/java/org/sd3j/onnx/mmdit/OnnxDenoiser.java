@@ -110,6 +110,22 @@ public final class OnnxDenoiser implements Denoiser, AutoCloseable {
         return session.run(in).get(output);
     }
 
+    /** The declared width of the text context input ({@code encoder_hidden_states}), or -1 when symbolic. */
+    public int contextDim() {
+        return lastDim(inputs[2]);
+    }
+
+    /** The declared width of the pooled input ({@code pooled_projections}), or -1 when symbolic. */
+    public int pooledDim() {
+        return lastDim(inputs[3]);
+    }
+
+    private int lastDim(String input) {
+        long[] shape = session.inputShapes().get(input);
+        return shape == null || shape.length == 0 || shape[shape.length - 1] <= 0 ? -1
+                : Math.toIntExact(shape[shape.length - 1]);
+    }
+
     @Override
     public String name() {
         return name;

@@ -1,0 +1,99 @@
+package org.sd3j.onnx.model;
+
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.function.Predicate;
+
+import org.sd3j.onnx.mmdit.RandomCheckpoint;
+import org.sd3j.onnx.safetensors.DType;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.SafetensorsWriter;
+import org.sd3j.onnx.safetensors.TensorInfo;
+import org.sd3j.onnx.safetensors.TensorSource;
+
+/**
+ * Builds small SD3 checkpoints from the golden weights: CLIP-L (width 64), CLIP-G (width 96, projected), T5 (width
+ * 192), the VAE, and a random depth-1 MMDiT whose context (192) and pooled (64 + 96) widths fit them.
+ */
+public final class CombinedCheckpoint {
+    public static final int CONTEXT_DIM = 192;
+    public static final int POOLED_DIM = 160;
+    /** The golden CLIP-G has 6 heads of 16 (width 96), the golden CLIP-L 4 heads of 16. */
+    public static final java.util.Map<org.sd3j.model.EncoderRole, Integer> CLIP_HEADS = java.util.Map.of(
+            org.sd3j.model.EncoderRole.CLIP_L, 4, org.sd3j.model.EncoderRole.CLIP_G, 6);
+
+    /** Options with the golden encoders' head counts. */
+    public static org.sd3j.onnx.model.Sd3Model.Options options() {
+        return org.sd3j.onnx.model.Sd3Model.Options.defaults()
+                .withClipHeads(org.sd3j.model.EncoderRole.CLIP_L, 4)
+                .withClipHeads(org.sd3j.model.EncoderRole.CLIP_G, 6);
+    }
+
+    /** Which parts to include. */
+    public enum Part { CLIP_L, CLIP_G, T5, VAE }
+
+    private CombinedCheckpoint() {
+    }
+
+    public static Path golden(String path) {
+        try {
+            return Path.of(CombinedCheckpoint.class.getResource("/golden/" + path).toURI());
+        } catch (URISyntaxException | NullPointerException e) {
+            throw new IllegalStateException("missing test resource " + path, e);
+        }
+    }
+
+    /** A random MMDiT with the widths above (8x8 patch grid: up to 128x128 pixels). */
+    public static Path mmdit(Path file) {
+        return RandomCheckpoint.write(file, 1, CONTEXT_DIM, POOLED_DIM, 8, false, Set.of(), DType.F32, 20240613L);
+    }
+
+    /** A single-file checkpoint with the MMDiT and {@code parts}; tensors named by {@code drop} are left out. */
+    public static Path write(Path dir, Set<Part> parts, Predicate<String> drop) throws Exception {
+        Path mmdit = mmdit(dir.resolve("mmdit-only.safetensors"));
+        SafetensorsWriter w = SafetensorsWriter.create();
+        copy(mmdit, "", w, drop);
+        if (parts.contains(Part.CLIP_L)) {
+            copy(golden("encoders/clip_l/weights.safetensors"), "text_encoders.clip_l.transformer.", w, drop);
+        }
+        if (parts.contains(Part.CLIP_G)) {
+            copy(golden("encoders/clip_g_torch/checkpoint.safetensors"), "", w,
+                    n -> !n.startsWith("text_encoders.") || drop.test(n));
+        }
+        if (parts.contains(Part.T5)) {
+            copy(golden("encoders/t5xxl/weights.safetensors"), "text_encoders.t5xxl.transformer.", w, drop);
+        }
+        if (parts.contains(Part.VAE)) {
+            copy(golden("vae/weights.safetensors"), "", w, drop);
+        }
+        Path out = dir.resolve("sd3_combined.safetensors");
+        w.write(out);
+        Files.delete(mmdit);
+        return out;
+    }
+
+    /** Copies every tensor of {@code file}, renamed {@code prefix + name} (after removing {@code strip}). */
+    public static void copy(Path file, String prefix, SafetensorsWriter w, Predicate<String> drop) {
+        copy(file, "", prefix, w, drop);
+    }
+
+    public static void copy(Path file, String strip, String prefix, SafetensorsWriter w, Predicate<String> drop) {
+        try (TensorSource s = Safetensors.open(file)) {
+            for (String n : s.names()) {
+                String name = prefix + (n.startsWith(strip) ? n.substring(strip.length()) : n);
+                if (drop.test(name)) {
+                    continue;
+                }
+                TensorInfo info = s.info(n);
+                ByteBuffer src = s.bytes(n);
+                ByteBuffer copy = ByteBuffer.allocate(src.remaining());
+                copy.put(src.duplicate());
+                copy.flip();
+                w.add(name, info.dtype(), info.shape(), copy);
+            }
+        }
+    }
+}

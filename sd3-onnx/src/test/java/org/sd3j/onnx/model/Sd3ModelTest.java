@@ -1,0 +1,172 @@
+package org.sd3j.onnx.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.GenerationResult;
+import org.sd3j.ModelLoadException;
+import org.sd3j.conditioning.ConditioningLayout;
+import org.sd3j.model.EncodedText;
+import org.sd3j.model.EncoderRole;
+import org.sd3j.model.TextEncoder;
+import org.sd3j.onnx.clip.OnnxClipEncoder;
+import org.sd3j.onnx.model.CombinedCheckpoint.Part;
+import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.safetensors.SafetensorsWriter;
+
+class Sd3ModelTest {
+    @TempDir
+    Path dir;
+
+    /** A fake tokenizer: BOS, a few ids from the prompt's length, EOS, padded to {@code length} with {@code pad}. */
+    static Function<String, long[]> tokenizer(int length, long bos, long eos, long pad) {
+        return prompt -> {
+            long[] ids = new long[length];
+            java.util.Arrays.fill(ids, pad);
+            int i = 0;
+            if (bos >= 0) {
+                ids[i++] = bos;
+            }
+            for (int k = 0; k < Math.min(5, prompt.length()); k++) {
+                ids[i++] = 10 + (prompt.charAt(k) % 50);
+            }
+            ids[i] = eos;
+            return ids;
+        };
+    }
+
+    static Sd3Model.Options withTokenizers(Sd3Model.Options o) {
+        return o.withTokenizer(EncoderRole.CLIP_L, tokenizer(77, 998, 999, 999))
+                .withTokenizer(EncoderRole.CLIP_G, tokenizer(77, 998, 999, 0))
+                .withTokenizer(EncoderRole.T5, tokenizer(32, -1, 1, 0));
+    }
+
+    @Test
+    void loadsEveryComponentOfASingleFileCheckpoint() throws Exception {
+        Path ckpt = CombinedCheckpoint.write(dir, EnumSet.allOf(Part.class), n -> false);
+        try (Sd3Model m = Sd3Model.load(ckpt, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()))) {
+            assertThat(m.format()).isEqualTo(Sd3Model.Format.CHECKPOINT);
+            assertThat(m.encoders()).extracting(TextEncoder::role)
+                    .containsExactly(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5);
+            assertThat(m.vae()).isPresent();
+            assertThat(m.shift()).isEqualTo(3.0);
+            ConditioningLayout l = m.layout();
+            assertThat(l.slot(EncoderRole.CLIP_L).orElseThrow()).isEqualTo(
+                    new ConditioningLayout.Slot(EncoderRole.CLIP_L, 77, 64, 64));
+            assertThat(l.slot(EncoderRole.CLIP_G).orElseThrow()).isEqualTo(
+                    new ConditioningLayout.Slot(EncoderRole.CLIP_G, 77, 96, 96));
+            assertThat(l.slot(EncoderRole.T5).orElseThrow()).isEqualTo(
+                    new ConditioningLayout.Slot(EncoderRole.T5, 256, 192, 0));
+            assertThat(l.contextDim()).isEqualTo(CombinedCheckpoint.CONTEXT_DIM);
+            assertThat(l.pooledDim()).isEqualTo(CombinedCheckpoint.POOLED_DIM);
+
+            GenerationResult r = m.pipelineBuilder().steps(2).size(64, 64).seed(7).build().generate("a cat");
+            assertThat(r.images()).hasSize(1);
+        }
+    }
+
+    @Test
+    void missingEncodersAreAbsentAndTheLayoutStillFitsTheDenoiser() throws Exception {
+        Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_G), n -> false);
+        try (Sd3Model m = Sd3Model.load(ckpt, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()))) {
+            assertThat(m.encoders()).extracting(TextEncoder::role).containsExactly(EncoderRole.CLIP_G);
+            assertThat(m.encoder(EncoderRole.T5)).isEmpty();
+            assertThat(m.vae()).isEmpty();
+            assertThat(m.layout().slot(EncoderRole.CLIP_L).orElseThrow().pooled()).isEqualTo(64);
+            assertThat(m.layout().slot(EncoderRole.T5).orElseThrow().features()).isEqualTo(192);
+            GenerationResult r = m.pipelineBuilder().steps(1).size(64, 64).seed(7).build().generate("a cat");
+            assertThat(r.latents().shape()).containsExactly(1, 16, 8, 8);
+        }
+    }
+
+    @Test
+    void aPartialEncoderNamesTheMissingTensor() throws Exception {
+        String missing = "text_encoders.clip_l.transformer.text_model.encoder.layers.1.mlp.fc2.weight";
+        Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_L, Part.CLIP_G), missing::equals);
+        for (boolean lowMemory : new boolean[] {false, true}) {
+            assertThatThrownBy(() -> Sd3Model.load(ckpt, SessionConfig.cpu(),
+                    CombinedCheckpoint.options().withLowMemory(lowMemory)))
+                    .as("lowMemory=" + lowMemory)
+                    .isInstanceOf(ModelLoadException.class)
+                    .hasMessageContaining(missing);
+        }
+    }
+
+    @Test
+    void lowMemoryEncodersGiveTheSameFeaturesAsLoadedOnes() throws Exception {
+        Path ckpt = CombinedCheckpoint.write(dir, EnumSet.allOf(Part.class), n -> false);
+        try (Sd3Model eager = Sd3Model.load(ckpt, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()));
+             Sd3Model lazy = Sd3Model.load(ckpt, SessionConfig.cpu(),
+                     withTokenizers(CombinedCheckpoint.options().withLowMemory(true)))) {
+            assertThat(lazy.lowMemory()).isTrue();
+            assertThat(lazy.layout().slots()).isEqualTo(eager.layout().slots());
+            for (EncoderRole role : List.of(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5)) {
+                TextEncoder l = lazy.encoder(role).orElseThrow();
+                assertThat(l).isInstanceOf(LoadOnUseEncoder.class);
+                EncodedText a = eager.encoder(role).orElseThrow().encode(List.of("a cat", "a dog"));
+                EncodedText b = l.encode(List.of("a cat", "a dog"));
+                EncodedText c = l.encode(List.of("a cat", "a dog")); // loads again after closing
+                assertThat(b.tokens().maxAbsDiff(a.tokens())).isZero();
+                assertThat(c.tokens().maxAbsDiff(a.tokens())).isZero();
+                if (a.pooled() != null) {
+                    assertThat(b.pooled().maxAbsDiff(a.pooled())).isZero();
+                }
+            }
+        }
+    }
+
+    @Test
+    void loadsADiffusersFolderWithItsShift() throws Exception {
+        Path root = dir.resolve("diffusers");
+        Files.createDirectories(root.resolve("transformer"));
+        CombinedCheckpoint.mmdit(root.resolve("transformer").resolve("diffusion_pytorch_model.safetensors"));
+        Files.createDirectories(root.resolve("text_encoder_2"));
+        SafetensorsWriter g = SafetensorsWriter.create();
+        CombinedCheckpoint.copy(CombinedCheckpoint.golden("encoders/clip_g_torch/checkpoint.safetensors"),
+                "text_encoders.clip_g.transformer.", "", g, n -> false);
+        g.write(root.resolve("text_encoder_2").resolve("model.safetensors"));
+        Files.createDirectories(root.resolve("text_encoder_3"));
+        Files.copy(CombinedCheckpoint.golden("encoders/t5xxl/weights.safetensors"),
+                root.resolve("text_encoder_3").resolve("model.safetensors"));
+        Files.createDirectories(root.resolve("vae"));
+        Files.copy(CombinedCheckpoint.golden("vae/weights.safetensors"),
+                root.resolve("vae").resolve("diffusion_pytorch_model.safetensors"));
+        Files.createDirectories(root.resolve("scheduler"));
+        Files.writeString(root.resolve("scheduler").resolve("scheduler_config.json"), "{\"shift\": 2.5}");
+
+        try (Sd3Model m = Sd3Model.load(root, SessionConfig.cpu(), CombinedCheckpoint.options())) {
+            assertThat(m.format()).isEqualTo(Sd3Model.Format.DIFFUSERS);
+            assertThat(m.shift()).isEqualTo(2.5);
+            assertThat(m.encoders()).extracting(TextEncoder::role)
+                    .containsExactly(EncoderRole.CLIP_G, EncoderRole.T5);
+            assertThat(m.vae()).isPresent();
+            assertThat(m.pipelineBuilder().build().shift().toString()).contains("2.5");
+        }
+    }
+
+    @Test
+    void aFolderWithoutTransformerIsAClearError() throws Exception {
+        assertThatThrownBy(() -> Sd3Model.load(dir, SessionConfig.cpu()))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("transformer/");
+    }
+
+    @Test
+    void closeIsIdempotentAndComponentsAreGoneAfterIt() throws Exception {
+        Path ckpt = CombinedCheckpoint.write(dir, Set.of(Part.CLIP_L), n -> false);
+        Sd3Model m = Sd3Model.load(ckpt, SessionConfig.cpu(), CombinedCheckpoint.options()
+                .withPooled(OnnxClipEncoder.PooledConvention.PROJECTED));
+        m.close();
+        m.close();
+        assertThatThrownBy(m::denoiser).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+}
