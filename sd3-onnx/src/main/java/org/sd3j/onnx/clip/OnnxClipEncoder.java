@@ -182,12 +182,42 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
     }
 
     /**
-     * Encodes token ids {@code [B][S]} (already padded: S equal across the batch, at most the position count):
-     * tokens = penultimate hidden state {@code [B, S, D]}, pooled {@code [B, D]} per the convention.
+     * Encodes token ids {@code [B][S]} (already padded: S equal across the batch): tokens = penultimate hidden
+     * state {@code [B, S, D]}, pooled {@code [B, D]} per the convention.
+     *
+     * <p>Sequences longer than the position count (77) must be whole 77-token chunks, as
+     * {@code ClipTokenizer}'s chunking mode makes them: each chunk is encoded on its own, the chunks' features are
+     * concatenated along the sequence ({@code [B, k*77, D]}) and the pooled vector is the first chunk's, as
+     * stable-diffusion.cpp does for long prompts.
      */
     public EncodedText encodeIds(long[][] ids) {
-        Map<String, Tensor> out = run(ids);
-        return new EncodedText(out.get(ClipGraph.hiddenState(config.penultimateIndex())), out.get(pooledOutput));
+        int positions = config.maxPositions();
+        int s = ids.length == 0 || ids[0] == null ? 0 : ids[0].length;
+        if (s <= positions || s % positions != 0) {
+            Map<String, Tensor> out = run(ids);
+            return new EncodedText(out.get(ClipGraph.hiddenState(config.penultimateIndex())), out.get(pooledOutput));
+        }
+        int chunks = s / positions;
+        long[][] split = new long[ids.length * chunks][];
+        for (int b = 0; b < ids.length; b++) {
+            if (ids[b] == null || ids[b].length != s) {
+                throw new IllegalArgumentException("token sequences must all have length " + s + ", found "
+                        + (ids[b] == null ? "null" : ids[b].length) + " at index " + b);
+            }
+            for (int c = 0; c < chunks; c++) {
+                split[b * chunks + c] = java.util.Arrays.copyOfRange(ids[b], c * positions, (c + 1) * positions);
+            }
+        }
+        Map<String, Tensor> out = run(split);
+        Tensor tokens = out.get(ClipGraph.hiddenState(config.penultimateIndex()));
+        Tensor pooledAll = out.get(pooledOutput);
+        int width = pooledAll.dim(1);
+        Tensor pooled = Tensor.zeros(ids.length, width);
+        for (int b = 0; b < ids.length; b++) {
+            pooled.slice(b, b + 1).copyFrom(pooledAll.slice(b * chunks, b * chunks + 1));
+        }
+        // Chunks of one prompt are consecutive rows: [B*k, 77, D] is [B, k*77, D] in memory.
+        return new EncodedText(tokens.reshape(ids.length, s, tokens.dim(2)), pooled);
     }
 
     /** Every graph output ({@code hidden_states.0..L}, {@code last_hidden_state}, pooler_output, text_embeds). */

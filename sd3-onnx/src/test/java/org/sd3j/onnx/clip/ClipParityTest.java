@@ -143,6 +143,26 @@ class ClipParityTest {
         assertThat(max).isLessThan(1e-5);
     }
 
+    @Test
+    void chunkedSequencesConcatenateTheChunksAndPoolTheFirst() {
+        // Prompt 0 as chunk 1 and prompt 1 as chunk 2 of one long (2 x 77) sequence.
+        long[] both = new long[154];
+        System.arraycopy(ids[0], 0, both, 0, 77);
+        System.arraycopy(ids[1], 0, both, 77, 77);
+        org.sd3j.model.EncodedText chunked = encoder.encodeIds(new long[][] {both});
+        org.sd3j.model.EncodedText separate = encoder.encodeIds(ids);
+        assertThat(chunked.tokens().shape()).containsExactly(1, 154, 64);
+        assertThat(chunked.tokens().reshape(2, 77, 64).toArray()).containsExactly(separate.tokens().toArray());
+        assertThat(chunked.pooled().toArray()).containsExactly(separate.pooled().slice(0, 1).toArray());
+    }
+
+    @Test
+    void longSequencesThatAreNotWholeChunksAreRejected() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> encoder.encodeIds(new long[][] {new long[100]}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("token sequences must have 1 to 77 ids, found 100");
+    }
+
     /** The reference's SD3 wrapper (sd3_infer.ClipL inside SD3Inferencer.get_cond) on one prompt: l_out, l_pooled. */
     @Test
     void matchesTheClipLPartOfTheSd3Conditioning() {
