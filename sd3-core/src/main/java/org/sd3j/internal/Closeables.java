@@ -10,6 +10,19 @@ public final class Closeables {
     }
 
     /**
+     * For constructors that opened resources before failing: closes them (null entries skipped) and attaches any
+     * failure to close to {@code failure}, which is returned for the caller to throw.
+     */
+    public static <E extends Throwable> E closeAfterFailure(E failure, AutoCloseable... resources) {
+        try {
+            closeAll(java.util.Arrays.asList(resources));
+        } catch (RuntimeException secondary) {
+            failure.addSuppressed(secondary);
+        }
+        return failure;
+    }
+
+    /**
      * Closes every resource in the given order (null entries skipped). The first failure is rethrown once all are
      * closed, later ones attached to it with {@code addSuppressed}; checked exceptions are wrapped in an
      * {@link Sd3Exception}.

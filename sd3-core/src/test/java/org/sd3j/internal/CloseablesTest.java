@@ -35,6 +35,20 @@ class CloseablesTest {
     }
 
     @Test
+    void closeAfterFailureClosesEverythingAndKeepsTheOriginalFailure() {
+        List<String> closed = new ArrayList<>();
+        IllegalArgumentException original = new IllegalArgumentException("bad weights");
+        IllegalStateException closing = new IllegalStateException("close failed");
+        RuntimeException thrown = Closeables.closeAfterFailure(original, () -> {
+            closed.add("a");
+            throw closing;
+        }, null, () -> closed.add("b"));
+        assertThat(thrown).isSameAs(original);
+        assertThat(thrown.getSuppressed()).containsExactly(closing);
+        assertThat(closed).containsExactly("a", "b");
+    }
+
+    @Test
     void checkedFailureAloneIsWrapped() {
         AutoCloseable c = () -> {
             throw new IOException("disk");

@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.function.Function;
 
 import org.sd3j.model.EncodedText;
+import org.sd3j.internal.Closeables;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.graph.GraphSession;
@@ -139,12 +140,7 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
                     (System.nanoTime() - start) / 1_000_000);
             return e;
         } catch (RuntimeException e) {
-            try {
-                source.close();
-            } catch (RuntimeException secondary) {
-                e.addSuppressed(secondary);
-            }
-            throw e;
+            throw Closeables.closeAfterFailure(e, source);
         }
     }
 

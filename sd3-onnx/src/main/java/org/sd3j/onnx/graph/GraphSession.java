@@ -17,7 +17,6 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 
 import org.sd3j.BackendException;
-import org.sd3j.Sd3Exception;
 import org.sd3j.internal.Closeables;
 import org.sd3j.onnx.runtime.ExecutionProvider;
 import org.sd3j.onnx.runtime.SessionConfig;
@@ -138,13 +137,8 @@ public final class GraphSession implements AutoCloseable {
                     graph.weightBytes() >> 20, binding, (System.nanoTime() - start) / 1_000_000);
             return new GraphSession(graph.name(), env, session, tensors, asInputs);
         } catch (OrtException | RuntimeException e) {
-            Sd3Exception failure = new BackendException(graph.name(), "createSession", e.getMessage(), e);
-            try {
-                Closeables.closeAll(tensors);
-            } catch (RuntimeException secondary) {
-                failure.addSuppressed(secondary);
-            }
-            throw failure;
+            throw Closeables.closeAfterFailure(new BackendException(graph.name(), "createSession", e.getMessage(), e),
+                    tensors.toArray(AutoCloseable[]::new));
         }
     }
 

@@ -86,12 +86,7 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
                     (System.nanoTime() - start) / 1_000_000);
             return d;
         } catch (RuntimeException e) {
-            try {
-                source.close();
-            } catch (RuntimeException secondary) {
-                e.addSuppressed(secondary);
-            }
-            throw e;
+            throw Closeables.closeAfterFailure(e, source);
         }
     }
 

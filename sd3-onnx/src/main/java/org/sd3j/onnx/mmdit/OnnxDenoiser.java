@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.sd3j.ModelLoadException;
 import org.sd3j.conditioning.Conditioning;
+import org.sd3j.internal.Closeables;
 import org.sd3j.model.Denoiser;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.runtime.SessionConfig;
@@ -85,12 +86,7 @@ public final class OnnxDenoiser implements Denoiser, AutoCloseable {
             }
             return new OnnxDenoiser(modelFile.toString(), session, roles, out);
         } catch (RuntimeException e) {
-            try {
-                session.close();
-            } catch (RuntimeException secondary) {
-                e.addSuppressed(secondary);
-            }
-            throw e;
+            throw Closeables.closeAfterFailure(e, session);
         }
     }
 

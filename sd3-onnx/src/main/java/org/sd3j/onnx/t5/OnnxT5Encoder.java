@@ -82,12 +82,7 @@ public final class OnnxT5Encoder implements TextEncoder, AutoCloseable {
                     (System.nanoTime() - start) / 1_000_000);
             return e;
         } catch (RuntimeException e) {
-            try {
-                source.close();
-            } catch (RuntimeException secondary) {
-                e.addSuppressed(secondary);
-            }
-            throw e;
+            throw Closeables.closeAfterFailure(e, source);
         }
     }
 

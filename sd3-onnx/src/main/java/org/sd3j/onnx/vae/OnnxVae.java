@@ -140,12 +140,7 @@ public final class OnnxVae implements Vae, AutoCloseable {
             return vae;
         } catch (RuntimeException e) {
             opened.add(source);
-            try {
-                Closeables.closeAll(opened);
-            } catch (RuntimeException secondary) {
-                e.addSuppressed(secondary);
-            }
-            throw e;
+            throw Closeables.closeAfterFailure(e, opened.toArray(AutoCloseable[]::new));
         }
     }
 
