@@ -19,7 +19,8 @@ class ConvertCommandTest {
 
         assertThat(run.exitCode()).isZero();
         assertThat(run.out())
-                .startsWith("Usage: sd3 convert [-hV] [--verbose] <checkpoint> <out-dir>")
+                .startsWith("Usage: sd3 convert [-hV] [--verbose] [--clip-g=FILE] [--clip-l=FILE]" + System.lineSeparator()
+                        + "                   [--t5=FILE] [--tokenizers=DIR] <checkpoint> <out-dir>")
                 .containsPattern("<checkpoint>\\s+The weights: a single-file safetensors checkpoint")
                 .containsPattern("<out-dir>\\s+The folder to write")
                 .contains("transformer/model.onnx", "scheduler/scheduler_config.json");
@@ -32,7 +33,8 @@ class ConvertCommandTest {
         assertThat(run.exitCode()).isEqualTo(2);
         assertThat(run.err())
                 .startsWith("sd3: error: Missing required parameters: '<checkpoint>', '<out-dir>'")
-                .contains("Usage: sd3 convert [-hV] [--verbose] <checkpoint> <out-dir>")
+                .contains("Usage: sd3 convert [-hV] [--verbose] [--clip-g=FILE] [--clip-l=FILE]" + System.lineSeparator()
+                        + "                   [--t5=FILE] [--tokenizers=DIR] <checkpoint> <out-dir>")
                 .endsWith("Run 'sd3 convert --help' for more information." + System.lineSeparator());
         assertThat(run.out()).isEmpty();
     }
@@ -78,6 +80,50 @@ class ConvertCommandTest {
     }
 
     @Test
+    void standaloneEncoderAndTokenizerOptionsParse() {
+        ConvertCommand command = new ConvertCommand();
+        new picocli.CommandLine(command).parseArgs("--clip-l", "clip_l.safetensors", "--clip-g=clip_g.safetensors",
+                "--t5", "t5xxl_fp16.safetensors", "--tokenizers", "sd3-diffusers", "sd3_medium.safetensors", "out");
+
+        org.sd3j.onnx.convert.CheckpointConverter.Options o = command.options();
+        assertThat(o.encoderFiles()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(
+                org.sd3j.model.EncoderRole.CLIP_L, Path.of("clip_l.safetensors"),
+                org.sd3j.model.EncoderRole.CLIP_G, Path.of("clip_g.safetensors"),
+                org.sd3j.model.EncoderRole.T5, Path.of("t5xxl_fp16.safetensors")));
+        assertThat(o.tokenizers()).isEqualTo(Path.of("sd3-diffusers"));
+
+        ConvertCommand plain = new ConvertCommand();
+        new picocli.CommandLine(plain).parseArgs("sd3_medium.safetensors", "out");
+        assertThat(plain.options().encoderFiles()).isEmpty();
+        assertThat(plain.options().tokenizers()).isNull();
+    }
+
+    @Test
+    void helpListsTheStandaloneEncoderAndTokenizerOptions() {
+        CliRun run = CliRun.of("convert", "--help");
+
+        assertThat(run.out())
+                .containsPattern("--clip-l=FILE\\s+A standalone CLIP-L file")
+                .containsPattern("--clip-g=FILE\\s+A standalone CLIP-G file")
+                .containsPattern("--t5=FILE\\s+A standalone T5-XXL file")
+                .containsPattern("--tokenizers=DIR\\s+A diffusers-style folder holding tokenizer/");
+    }
+
+    @Test
+    void anInvalidTokenizersFolderFailsBeforeWriting() throws Exception {
+        Path checkpoint = org.sd3j.onnx.mmdit.RandomCheckpoint.write(tmp.resolve("tiny.safetensors"), 1, 32, 32, 4,
+                false, java.util.Set.of(), org.sd3j.onnx.safetensors.DType.F32, 20240612L);
+        Path toks = Files.createDirectories(tmp.resolve("toks"));
+        Path out = tmp.resolve("converted");
+
+        CliRun run = CliRun.of("convert", "--tokenizers", toks.toString(), checkpoint.toString(), out.toString());
+
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.err()).startsWith("sd3: error: " + toks + ": expected a tokenizers folder holding tokenizer/");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void convertsACheckpointToAnOnnxFolder() throws Exception {
         // Depth 1 (hidden 64, one pre-only context block), 4x4 position grid, context and pooled width 32.
         Path checkpoint = org.sd3j.onnx.mmdit.RandomCheckpoint.write(tmp.resolve("tiny.safetensors"), 1, 32, 32, 4,
@@ -96,6 +142,7 @@ class ConvertCommandTest {
                 .startsWith("Converted " + checkpoint + " (SD3 depth 1, ")
                 .containsPattern("\\d+\\.\\d MB of weights, shift 3\\.0\\)")
                 .containsPattern("Components: transformer\\R")
+                .contains("No tokenizer folders", "--tokenizers DIR")
                 .containsPattern("Wrote " + java.util.regex.Pattern.quote(out.toString()) + " in \\d+\\.\\d\\d s");
     }
 }

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -33,6 +34,8 @@ import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.onnx.t5.T5Config;
 import org.sd3j.onnx.t5.T5Graph;
 import org.sd3j.onnx.t5.T5Weights;
+import org.sd3j.onnx.tokenizer.ClipTokenizer;
+import org.sd3j.onnx.tokenizer.T5Tokenizer;
 import org.sd3j.onnx.vae.VaeConfig;
 import org.sd3j.onnx.vae.VaeGraph;
 import org.sd3j.onnx.vae.VaeWeights;
@@ -50,7 +53,7 @@ import org.slf4j.LoggerFactory;
  *   text_encoder_3/model.onnx   T5       input_ids -> last_hidden_state
  *   vae_encoder/model.onnx      sample -> latent_parameters
  *   vae_decoder/model.onnx      latent_sample -> sample
- *   tokenizer/, tokenizer_2/, tokenizer_3/      copied from a diffusers folder
+ *   tokenizer/, tokenizer_2/, tokenizer_3/      copied from a diffusers folder, or from {@link Options#tokenizers()}
  *   scheduler/scheduler_config.json             {"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 3.0, ...}
  *   model_index.json                            {"_class_name": "StableDiffusion3Pipeline", ...}
  * </pre>
@@ -58,6 +61,12 @@ import org.slf4j.LoggerFactory;
  * absent from the output and {@code null} in {@code model_index.json}; an encoder whose weights are only partly
  * there fails with a {@link ModelLoadException} naming the missing tensor. Each file is written to a temp file and
  * moved into place. Thread-safe (stateless).
+ *
+ * <p>{@link Options#encoderFiles()} adds or replaces encoders from standalone files (ComfyUI's
+ * {@code clip_l.safetensors}, {@code clip_g.safetensors}, {@code t5xxl_fp16.safetensors}). A single-file checkpoint
+ * carries no tokenizers: {@link Options#tokenizers()} names a diffusers-style folder whose {@code tokenizer/},
+ * {@code tokenizer_2/}, {@code tokenizer_3/} are validated and copied; without it the output has no tokenizer
+ * folders and a WARN says so.
  */
 public final class CheckpointConverter {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointConverter.class);
@@ -84,6 +93,57 @@ public final class CheckpointConverter {
         }
     }
 
+    /**
+     * Conversion options.
+     *
+     * @param clipHeads    attention heads per CLIP role where they are not width / 64 (e.g. small test encoders)
+     * @param encoderFiles standalone encoder weights per role, used instead of (or in addition to) the input's
+     * @param tokenizers   a diffusers-style folder with {@code tokenizer/}, {@code tokenizer_2/}, {@code tokenizer_3/}
+     *                     to copy into the output (instead of the input's), or null
+     */
+    public record Options(Map<EncoderRole, Integer> clipHeads, Map<EncoderRole, Path> encoderFiles, Path tokenizers) {
+        public Options {
+            clipHeads = Map.copyOf(Objects.requireNonNull(clipHeads, "clipHeads"));
+            encoderFiles = Map.copyOf(Objects.requireNonNull(encoderFiles, "encoderFiles"));
+        }
+
+        public static Options defaults() {
+            return new Options(Map.of(), Map.of(), null);
+        }
+
+        public Options withClipHeads(EncoderRole role, int heads) {
+            if (heads < 1) {
+                throw new IllegalArgumentException("heads must be >= 1, found " + heads);
+            }
+            Map<EncoderRole, Integer> m = new LinkedHashMap<>(clipHeads);
+            m.put(Objects.requireNonNull(role, "role"), heads);
+            return new Options(m, encoderFiles, tokenizers);
+        }
+
+        public Options withClipHeads(Map<EncoderRole, Integer> heads) {
+            return new Options(heads, encoderFiles, tokenizers);
+        }
+
+        /** Converts {@code role}'s encoder from the standalone safetensors {@code file}. */
+        public Options withEncoderFile(EncoderRole role, Path file) {
+            Objects.requireNonNull(role, "role");
+            if (!ENCODER_DIRS.containsKey(role)) {
+                throw new IllegalArgumentException("role must be clip_l, clip_g or t5xxl, found " + role);
+            }
+            Map<EncoderRole, Path> m = new LinkedHashMap<>(encoderFiles);
+            m.put(role, Objects.requireNonNull(file, "file"));
+            return new Options(clipHeads, m, tokenizers);
+        }
+
+        /** Copies the tokenizer folders of {@code folder} (diffusers layout) into the output. */
+        public Options withTokenizers(Path folder) {
+            return new Options(clipHeads, encoderFiles, Objects.requireNonNull(folder, "folder"));
+        }
+    }
+
+    private static final Map<EncoderRole, String> ENCODER_DIRS = Map.of(
+            EncoderRole.CLIP_L, TEXT_ENCODER, EncoderRole.CLIP_G, TEXT_ENCODER_2, EncoderRole.T5, TEXT_ENCODER_3);
+
     private CheckpointConverter() {
     }
 
@@ -100,10 +160,24 @@ public final class CheckpointConverter {
      * per role where they are not width / 64 (e.g. small test encoders).
      */
     public static Result convert(Path input, Path outputDir, Map<EncoderRole, Integer> clipHeads) {
-        java.util.Objects.requireNonNull(clipHeads, "clipHeads");
+        return convert(input, outputDir, Options.defaults().withClipHeads(clipHeads));
+    }
+
+    /** Converts {@code input} into {@code outputDir} with {@code options} (see {@link Options}). */
+    public static Result convert(Path input, Path outputDir, Options options) {
+        Objects.requireNonNull(options, "options");
+        Map<EncoderRole, Integer> clipHeads = options.clipHeads();
         if (!Files.exists(input)) {
             throw new ModelLoadException(input, "no such file or folder");
         }
+        // Fail on bad side inputs before writing anything.
+        for (Map.Entry<EncoderRole, Path> f : options.encoderFiles().entrySet()) {
+            if (!Files.isRegularFile(f.getValue())) {
+                throw new ModelLoadException(f.getValue(), "expected a standalone " + f.getKey().name()
+                        + " encoder file (safetensors), found " + (Files.exists(f.getValue()) ? "a folder" : "nothing"));
+            }
+        }
+        List<String> tokenizerDirs = options.tokenizers() == null ? List.of() : validateTokenizers(options.tokenizers());
         boolean diffusers = Files.isDirectory(input) && Files.isDirectory(input.resolve(TRANSFORMER));
         Path transformerSource = diffusers ? input.resolve(TRANSFORMER) : input;
         double shift = diffusers ? readShift(input.resolve("scheduler").resolve("scheduler_config.json"), 3.0) : 3.0;
@@ -125,9 +199,14 @@ public final class CheckpointConverter {
             encoderDirs.put(EncoderRole.CLIP_G, TEXT_ENCODER_2);
             encoderDirs.put(EncoderRole.T5, TEXT_ENCODER_3);
             for (Map.Entry<EncoderRole, String> e : encoderDirs.entrySet()) {
-                Path source = diffusers ? input.resolve(e.getValue()) : input;
-                if (diffusers ? !Files.isDirectory(source) : !hasPrefix(source, checkpointPrefix(e.getKey()))) {
+                Path standalone = options.encoderFiles().get(e.getKey());
+                Path source = standalone != null ? standalone : diffusers ? input.resolve(e.getValue()) : input;
+                if (standalone == null && (diffusers ? !Files.isDirectory(source)
+                        : !hasPrefix(source, checkpointPrefix(e.getKey())))) {
                     continue;
+                }
+                if (standalone != null) {
+                    LOG.info("Converting {} from the standalone file {}", e.getKey().name(), standalone);
                 }
                 bytes += convertEncoder(source, e.getKey(), clipHeads.getOrDefault(e.getKey(), 0), outputDir,
                         e.getValue(), written);
@@ -136,7 +215,12 @@ public final class CheckpointConverter {
             if (diffusers ? Files.isDirectory(vaeSource) : hasPrefix(vaeSource, "first_stage_model.")) {
                 bytes += convertVae(vaeSource, outputDir, written);
             }
-            if (diffusers) {
+            if (options.tokenizers() != null) {
+                for (String t : tokenizerDirs) {
+                    copyFolder(options.tokenizers().resolve(t), outputDir.resolve(t));
+                    written.add(t);
+                }
+            } else if (diffusers) {
                 for (String t : TOKENIZERS) {
                     if (Files.isDirectory(input.resolve(t))) {
                         copyFolder(input.resolve(t), outputDir.resolve(t));
@@ -144,12 +228,66 @@ public final class CheckpointConverter {
                     }
                 }
             }
+            if (written.stream().noneMatch(TOKENIZERS::contains)) {
+                LOG.warn("{} has no tokenizer folders (a single-file checkpoint carries none), so {} has no "
+                        + "tokenizer/, tokenizer_2/, tokenizer_3/ and its encoders can only encode token ids: "
+                        + "convert again with a diffusers-style folder holding them (CLI: --tokenizers DIR), "
+                        + "or copy them into {} from the model's diffusers repository", input, outputDir, outputDir);
+            }
             writeJson(outputDir.resolve("scheduler").resolve("scheduler_config.json"), schedulerConfig(shift));
             writeJson(outputDir.resolve("model_index.json"), modelIndex(written));
             LOG.info("Converted {} to {}: {}", input, outputDir, written);
             return new Result(outputDir, config, bytes, shift, written);
         } catch (IOException e) {
             throw new Sd3Exception("Cannot write " + outputDir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checks {@code folder}'s {@code tokenizer/} (CLIP-L), {@code tokenizer_2/} (CLIP-G) and {@code tokenizer_3/}
+     * (T5) by loading each present one; returns the present ones. None present, or an invalid one, is a
+     * {@link ModelLoadException}.
+     */
+    static List<String> validateTokenizers(Path folder) {
+        if (!Files.isDirectory(folder)) {
+            throw new ModelLoadException(folder, "expected a tokenizers folder holding tokenizer/, tokenizer_2/, "
+                    + "tokenizer_3/ (as in a diffusers SD3 folder), found " + (Files.exists(folder) ? "a file" : "nothing"));
+        }
+        List<String> present = new ArrayList<>();
+        for (String t : TOKENIZERS) {
+            Path dir = folder.resolve(t);
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            AutoCloseable loaded = switch (t) {
+                case "tokenizer" -> ClipTokenizer.builder(dir).padWithEndToken().build();
+                case "tokenizer_2" -> ClipTokenizer.builder(dir).padId(0).build();
+                default -> T5Tokenizer.load(dir);
+            };
+            try {
+                loaded.close();
+            } catch (Exception e) {
+                LOG.debug("Closing the tokenizer of {} failed", dir, e);
+            }
+            present.add(t);
+        }
+        if (present.isEmpty()) {
+            throw new ModelLoadException(folder, "expected a tokenizers folder holding tokenizer/, tokenizer_2/, "
+                    + "tokenizer_3/ (as in a diffusers SD3 folder), found none of them in " + listing(folder));
+        }
+        if (present.size() < TOKENIZERS.size()) {
+            List<String> missing = new ArrayList<>(TOKENIZERS);
+            missing.removeAll(present);
+            LOG.warn("{} lacks {}: the output gets only {}", folder, missing, present);
+        }
+        return present;
+    }
+
+    private static List<String> listing(Path folder) {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
         }
     }
 

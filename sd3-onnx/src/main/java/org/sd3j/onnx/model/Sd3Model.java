@@ -53,6 +53,9 @@ import org.slf4j.LoggerFactory;
  *       {@code transformer/model.onnx}, {@code text_encoder*\/model.onnx}, {@code vae_decoder/} and
  *       {@code vae_encoder/model.onnx}.</li>
  * </ul>
+ * {@link Options#encoderFiles()} names standalone encoder files (ComfyUI's {@code clip_l.safetensors},
+ * {@code clip_g.safetensors}, {@code t5xxl_fp16.safetensors}) that replace or add to the source's encoders, e.g.
+ * {@code sd3_medium.safetensors} (no T5) plus {@code t5xxl_fp16.safetensors}; low-memory mode included.
  * Tokenizers come from {@link Options#tokenizers()}, else from a folder's {@code tokenizer/}, {@code tokenizer_2/},
  * {@code tokenizer_3/} (an encoder without one can still encode token ids through its own class).
  * A missing encoder is simply absent: generation fills zeros of its slot's shape. An encoder whose weights are only
@@ -85,33 +88,45 @@ public final class Sd3Model implements AutoCloseable {
      * @param tokenizers prompt -> token ids per role (padded as the encoder wants: CLIP 77, T5 with EOS); a role
      *                   without one can only encode token ids
      * @param pooled     the CLIP pooled-vector convention (Stability's reference by default)
-     * @param clipHeads  attention heads per CLIP role where they are not width / 64 (checkpoints only)
+     * @param clipHeads  attention heads per CLIP role where they are not width / 64 (checkpoints and standalone
+     *                   encoder files only)
+     * @param encoderFiles standalone encoder weights per role (the files people download for ComfyUI:
+     *                   {@code clip_l.safetensors}, {@code clip_g.safetensors}, {@code t5xxl_fp16.safetensors};
+     *                   unprefixed transformers names or the SD3 checkpoint prefixes): such a role is loaded from its
+     *                   file instead of the model source, which may lack it
      */
     public record Options(boolean lowMemory, Map<EncoderRole, Function<String, long[]>> tokenizers,
-                          OnnxClipEncoder.PooledConvention pooled, Map<EncoderRole, Integer> clipHeads) {
+                          OnnxClipEncoder.PooledConvention pooled, Map<EncoderRole, Integer> clipHeads,
+                          Map<EncoderRole, Path> encoderFiles) {
         public Options {
             tokenizers = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(tokenizers,
                     "tokenizers")));
             Objects.requireNonNull(pooled, "pooled");
             clipHeads = Map.copyOf(Objects.requireNonNull(clipHeads, "clipHeads"));
+            encoderFiles = Map.copyOf(Objects.requireNonNull(encoderFiles, "encoderFiles"));
+        }
+
+        public Options(boolean lowMemory, Map<EncoderRole, Function<String, long[]>> tokenizers,
+                       OnnxClipEncoder.PooledConvention pooled, Map<EncoderRole, Integer> clipHeads) {
+            this(lowMemory, tokenizers, pooled, clipHeads, Map.of());
         }
 
         public static Options defaults() {
-            return new Options(false, Map.of(), OnnxClipEncoder.PooledConvention.REFERENCE, Map.of());
+            return new Options(false, Map.of(), OnnxClipEncoder.PooledConvention.REFERENCE, Map.of(), Map.of());
         }
 
         public Options withLowMemory(boolean lowMemory) {
-            return new Options(lowMemory, tokenizers, pooled, clipHeads);
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles);
         }
 
         public Options withTokenizer(EncoderRole role, Function<String, long[]> tokenizer) {
             Map<EncoderRole, Function<String, long[]>> m = new LinkedHashMap<>(tokenizers);
             m.put(Objects.requireNonNull(role, "role"), Objects.requireNonNull(tokenizer, "tokenizer"));
-            return new Options(lowMemory, m, pooled, clipHeads);
+            return new Options(lowMemory, m, pooled, clipHeads, encoderFiles);
         }
 
         public Options withPooled(OnnxClipEncoder.PooledConvention pooled) {
-            return new Options(lowMemory, tokenizers, pooled, clipHeads);
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles);
         }
 
         public Options withClipHeads(EncoderRole role, int heads) {
@@ -120,7 +135,21 @@ public final class Sd3Model implements AutoCloseable {
             }
             Map<EncoderRole, Integer> m = new LinkedHashMap<>(clipHeads);
             m.put(Objects.requireNonNull(role, "role"), heads);
-            return new Options(lowMemory, tokenizers, pooled, m);
+            return new Options(lowMemory, tokenizers, pooled, m, encoderFiles);
+        }
+
+        /**
+         * Loads {@code role}'s encoder from the standalone safetensors {@code file} (e.g. ComfyUI's
+         * {@code t5xxl_fp16.safetensors}) instead of the model source, which may lack it.
+         */
+        public Options withEncoderFile(EncoderRole role, Path file) {
+            Objects.requireNonNull(role, "role");
+            if (!List.of(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5).contains(role)) {
+                throw new IllegalArgumentException("role must be clip_l, clip_g or t5xxl, found " + role);
+            }
+            Map<EncoderRole, Path> m = new LinkedHashMap<>(encoderFiles);
+            m.put(role, Objects.requireNonNull(file, "file"));
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, m);
         }
     }
 
@@ -276,7 +305,8 @@ public final class Sd3Model implements AutoCloseable {
             String dir = EncoderRole.CLIP_L.equals(role) ? "tokenizer"
                     : EncoderRole.CLIP_G.equals(role) ? "tokenizer_2" : "tokenizer_3";
             Path folder = path.resolve(dir);
-            if (!Files.isDirectory(folder) || !Files.isDirectory(path.resolve(folderOf(role)))) {
+            if (!Files.isDirectory(folder) || !Files.isDirectory(path.resolve(folderOf(role)))
+                    && !options.encoderFiles().containsKey(role)) {
                 return null;
             }
             if (EncoderRole.CLIP_L.equals(role)) {
@@ -290,6 +320,15 @@ public final class Sd3Model implements AutoCloseable {
 
         Optional<EncoderSource> encoderSource(EncoderRole role, Function<String, long[]> tokenizer) {
             boolean clip = role.kind() == EncoderRole.Kind.CLIP;
+            Path standalone = options.encoderFiles().get(role);
+            if (standalone != null) {
+                if (!Files.isRegularFile(standalone)) {
+                    throw new ModelLoadException(standalone, "expected a standalone " + role.name()
+                            + " encoder file (safetensors), found " + (Files.exists(standalone) ? "a folder" : "nothing"));
+                }
+                LOG.info("Loading {} from the standalone file {}", role.name(), standalone);
+                return Optional.of(source(standalone, role, clip, tokenizer));
+            }
             switch (format) {
                 case ONNX -> {
                     Path file = path.resolve(folderOf(role)).resolve("model.onnx");

@@ -183,6 +183,86 @@ class FullConversionTest {
         }
     }
 
+    /** A diffusers-style tokenizers folder: synthetic CLIP vocabularies and the test T5 tokenizer.json. */
+    static Path tokenizers(Path root) throws Exception {
+        org.sd3j.onnx.tokenizer.SyntheticClipVocab.write(root.resolve("tokenizer"), "<|endoftext|>", true);
+        org.sd3j.onnx.tokenizer.SyntheticClipVocab.write(root.resolve("tokenizer_2"), "!", true);
+        Files.createDirectories(root.resolve("tokenizer_3"));
+        Files.copy(Path.of(FullConversionTest.class.getResource("/tokenizer/t5/tokenizer.json").toURI()),
+                root.resolve("tokenizer_3").resolve("tokenizer.json"));
+        return root;
+    }
+
+    /** sd3_medium.safetensors (no T5) + t5xxl_fp16.safetensors + tokenizers: one complete ONNX folder. */
+    @Test
+    void addsAStandaloneT5FileAndCopiesTheGivenTokenizers() throws Exception {
+        Path combined = CombinedCheckpoint.write(dir.resolve("combined"), EnumSet.allOf(Part.class), n -> false);
+        Path noT5 = CombinedCheckpoint.write(dir.resolve("no-t5"), EnumSet.of(Part.CLIP_L, Part.CLIP_G, Part.VAE),
+                n -> false);
+        Path t5 = CombinedCheckpoint.golden("encoders/t5xxl/weights.safetensors");
+        Path toks = tokenizers(dir.resolve("toks"));
+        Path out = dir.resolve("onnx");
+
+        CheckpointConverter.Result r = CheckpointConverter.convert(noT5, out, CheckpointConverter.Options.defaults()
+                .withClipHeads(CombinedCheckpoint.CLIP_HEADS).withEncoderFile(EncoderRole.T5, t5).withTokenizers(toks));
+
+        assertThat(r.components()).containsExactly("transformer", "text_encoder", "text_encoder_2",
+                "text_encoder_3", "vae_encoder", "vae_decoder", "tokenizer", "tokenizer_2", "tokenizer_3");
+        assertThat(Files.readString(out.resolve("tokenizer_2").resolve("vocab.json")))
+                .isEqualTo(Files.readString(toks.resolve("tokenizer_2").resolve("vocab.json")));
+        assertThat(out.resolve("tokenizer_3").resolve("tokenizer.json")).isNotEmptyFile();
+        JsonNode index = new ObjectMapper().readTree(out.resolve("model_index.json").toFile());
+        assertThat(index.get("text_encoder_3").get(1).asText()).isEqualTo("T5EncoderModel");
+        assertThat(index.get("tokenizer_3").get(1).asText()).isEqualTo("T5TokenizerFast");
+        try (Sd3Model direct = Sd3Model.load(combined, SessionConfig.cpu(), tokenized());
+             Sd3Model onnx = Sd3Model.load(out, SessionConfig.cpu(), tokenized())) {
+            EncodedText a = direct.encoder(EncoderRole.T5).orElseThrow().encode(List.of("a red cube"));
+            EncodedText b = onnx.encoder(EncoderRole.T5).orElseThrow().encode(List.of("a red cube"));
+            assertThat(b.tokens().maxAbsDiff(a.tokens())).isLessThan(1e-4);
+        }
+        // Without given tokenizers, the folder's own copies tokenize prompts.
+        try (Sd3Model onnx = Sd3Model.load(out, SessionConfig.cpu(), CombinedCheckpoint.options())) {
+            assertThat(onnx.encoders()).hasSize(3);
+            for (EncoderRole role : List.of(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5)) {
+                assertThat(onnx.encoder(role).orElseThrow().encode(List.of("hello world")).tokens().dim(0))
+                        .isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
+    void anInvalidTokenizersFolderIsAClearErrorBeforeAnythingIsWritten() throws Exception {
+        Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_L), n -> false);
+        Path out = dir.resolve("onnx");
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CheckpointConverter.convert(ckpt, out,
+                        CheckpointConverter.Options.defaults().withTokenizers(empty)))
+                .isInstanceOf(org.sd3j.ModelLoadException.class)
+                .hasMessageContaining(empty.toString())
+                .hasMessageContaining("tokenizer/, tokenizer_2/, tokenizer_3/");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CheckpointConverter.convert(ckpt, out,
+                        CheckpointConverter.Options.defaults().withTokenizers(dir.resolve("nothing-here"))))
+                .isInstanceOf(org.sd3j.ModelLoadException.class)
+                .hasMessageContaining("found nothing");
+        Path broken = tokenizers(dir.resolve("broken"));
+        Files.delete(broken.resolve("tokenizer").resolve("merges.txt"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CheckpointConverter.convert(ckpt, out,
+                        CheckpointConverter.Options.defaults().withTokenizers(broken)))
+                .isInstanceOf(org.sd3j.ModelLoadException.class)
+                .hasMessageContaining("missing merges.txt");
+        Path badT5 = tokenizers(dir.resolve("bad-t5"));
+        Files.writeString(badT5.resolve("tokenizer_3").resolve("tokenizer.json"), "{}");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CheckpointConverter.convert(ckpt, out,
+                        CheckpointConverter.Options.defaults().withTokenizers(badT5)))
+                .isInstanceOf(org.sd3j.ModelLoadException.class)
+                .hasMessageContaining("tokenizer.json");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CheckpointConverter.convert(ckpt, out,
+                        CheckpointConverter.Options.defaults().withEncoderFile(EncoderRole.T5, dir.resolve("t5.st"))))
+                .isInstanceOf(org.sd3j.ModelLoadException.class)
+                .hasMessageContaining("t5.st");
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void aPartialEncoderFailsNamingTheMissingTensor() throws Exception {
         String missing = "text_encoders.t5xxl.transformer.encoder.final_layer_norm.weight";

@@ -124,6 +124,70 @@ class Sd3ModelTest {
         }
     }
 
+    /** sd3_medium.safetensors without T5 + ComfyUI's t5xxl_fp16.safetensors: the same model as a combined file. */
+    @Test
+    void aStandaloneT5FileAddsTheEncoderACheckpointLacks() throws Exception {
+        Path combined = CombinedCheckpoint.write(dir.resolve("combined"), EnumSet.allOf(Part.class), n -> false);
+        Path noT5 = CombinedCheckpoint.write(dir.resolve("no-t5"), EnumSet.of(Part.CLIP_L, Part.CLIP_G, Part.VAE),
+                n -> false);
+        Path t5 = CombinedCheckpoint.golden("encoders/t5xxl/weights.safetensors"); // unprefixed, as standalone
+        for (boolean lowMemory : new boolean[] {false, true}) {
+            Sd3Model.Options o = withTokenizers(CombinedCheckpoint.options().withLowMemory(lowMemory));
+            try (Sd3Model reference = Sd3Model.load(combined, SessionConfig.cpu(), o);
+                 Sd3Model without = Sd3Model.load(noT5, SessionConfig.cpu(), o);
+                 Sd3Model split = Sd3Model.load(noT5, SessionConfig.cpu(), o.withEncoderFile(EncoderRole.T5, t5))) {
+                assertThat(without.encoder(EncoderRole.T5)).isEmpty();
+                assertThat(split.encoders()).extracting(TextEncoder::role)
+                        .containsExactly(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5);
+                assertThat(split.layout().slots()).isEqualTo(reference.layout().slots());
+                List<String> prompts = List.of("a cat", "a dog");
+                EncodedText a = reference.encoder(EncoderRole.T5).orElseThrow().encode(prompts);
+                EncodedText b = split.encoder(EncoderRole.T5).orElseThrow().encode(prompts);
+                assertThat(b.tokens().maxAbsDiff(a.tokens())).as("lowMemory=" + lowMemory).isZero();
+                GenerationResult ra = reference.pipelineBuilder().steps(1).size(64, 64).seed(7).build().generate("x");
+                GenerationResult rb = split.pipelineBuilder().steps(1).size(64, 64).seed(7).build().generate("x");
+                assertThat(rb.latents().maxAbsDiff(ra.latents())).isZero();
+            }
+        }
+    }
+
+    @Test
+    void aStandaloneClipFileReplacesTheCheckpointsEncoder() throws Exception {
+        // The checkpoint's CLIP-L lacks a tensor; the standalone file (unprefixed transformers names) is whole.
+        String missing = "text_encoders.clip_l.transformer.text_model.encoder.layers.1.mlp.fc2.weight";
+        Path partial = CombinedCheckpoint.write(dir.resolve("partial"), EnumSet.of(Part.CLIP_L), missing::equals);
+        Path whole = CombinedCheckpoint.write(dir.resolve("whole"), EnumSet.of(Part.CLIP_L), n -> false);
+        Path clipL = CombinedCheckpoint.golden("encoders/clip_l/weights.safetensors");
+        try (Sd3Model reference = Sd3Model.load(whole, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()));
+             Sd3Model m = Sd3Model.load(partial, SessionConfig.cpu(),
+                     withTokenizers(CombinedCheckpoint.options()).withEncoderFile(EncoderRole.CLIP_L, clipL))) {
+            EncodedText a = reference.encoder(EncoderRole.CLIP_L).orElseThrow().encode(List.of("a cat"));
+            EncodedText b = m.encoder(EncoderRole.CLIP_L).orElseThrow().encode(List.of("a cat"));
+            assertThat(b.tokens().maxAbsDiff(a.tokens())).isZero();
+            assertThat(b.pooled().maxAbsDiff(a.pooled())).isZero();
+        }
+    }
+
+    @Test
+    void aMissingOrWrongStandaloneEncoderFileIsAClearError() throws Exception {
+        Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_L), n -> false);
+        Path missing = dir.resolve("t5xxl_fp16.safetensors");
+        assertThatThrownBy(() -> Sd3Model.load(ckpt, SessionConfig.cpu(),
+                CombinedCheckpoint.options().withEncoderFile(EncoderRole.T5, missing)))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining(missing.toString())
+                .hasMessageContaining("t5xxl");
+        // A CLIP file given as T5: the T5 loader says what it expected.
+        Path clipL = CombinedCheckpoint.golden("encoders/clip_l/weights.safetensors");
+        assertThatThrownBy(() -> Sd3Model.load(ckpt, SessionConfig.cpu(),
+                CombinedCheckpoint.options().withEncoderFile(EncoderRole.T5, clipL)))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("T5");
+        assertThatThrownBy(() -> Sd3Model.Options.defaults().withEncoderFile(
+                EncoderRole.custom("other", EncoderRole.Kind.CLIP), missing))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void loadsADiffusersFolderWithItsShift() throws Exception {
         Path root = dir.resolve("diffusers");

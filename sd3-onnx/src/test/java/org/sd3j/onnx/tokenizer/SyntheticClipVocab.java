@@ -14,7 +14,7 @@ import java.util.Map;
  * GPT-2's {@code bytes_to_unicode} order, 256..511 the same with {@code </w>}, then one entry per merge, then
  * {@code <|startoftext|>} and {@code <|endoftext|>}. Ids are derived by hand in the tests from this layout.
  */
-final class SyntheticClipVocab {
+public final class SyntheticClipVocab {
     static final String[] MERGES = {
         "h e",        // 512 he
         "l l",        // 513 ll
@@ -99,7 +99,7 @@ final class SyntheticClipVocab {
     }
 
     /** Writes vocab.json, merges.txt, special_tokens_map.json (pad token {@code padToken}) into {@code dir}. */
-    static Path write(Path dir, String padToken, boolean withSpecials) throws IOException {
+    public static Path write(Path dir, String padToken, boolean withSpecials) throws IOException {
         Files.createDirectories(dir);
         StringBuilder json = new StringBuilder("{");
         for (Map.Entry<String, Integer> e : vocab(withSpecials).entrySet()) {
