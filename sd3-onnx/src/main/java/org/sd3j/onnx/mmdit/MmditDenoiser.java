@@ -92,6 +92,7 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
 
     /** The graph for this checkpoint (for conversion to {@code model.onnx}). */
     public OnnxGraph graph() {
+        ensureOpen();
         return MmditGraph.build(config, weights, Set.of(), attention);
     }
 

@@ -13,9 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A text encoder that loads its model for each {@link #encode(List)} call and closes it before returning, so the
  * encoder's sessions and mapped weights are released before the denoiser runs ({@link Sd3Model.Options#lowMemory()}).
- * Costs a load per call (a generation with a negative prompt encodes twice) and a {@link System#gc()} hint after
- * each (Java 17 unmaps a closed checkpoint's memory-mapped weights only when the buffers are collected). Calls are
- * serialized. Thread-safe.
+ * Costs a load per call (a generation with a negative prompt encodes twice); closing unmaps the checkpoint at once.
+ * Calls are serialized. Thread-safe.
  */
 final class LoadOnUseEncoder implements TextEncoder {
     private static final Logger LOG = LoggerFactory.getLogger(LoadOnUseEncoder.class);
@@ -50,9 +49,6 @@ final class LoadOnUseEncoder implements TextEncoder {
                         LOG.warn("Closing the {} encoder after use failed: {}", role, e.toString());
                     }
                 }
-                // Java 17 cannot unmap a mapped file explicitly: its pages stay resident (and a reload maps them
-                // a second time) until the buffers are collected, so ask for a collection now.
-                System.gc();
                 LOG.debug("{} encoder loaded, ran and closed in {} ms", role, (System.nanoTime() - start) / 1_000_000);
             }
         }

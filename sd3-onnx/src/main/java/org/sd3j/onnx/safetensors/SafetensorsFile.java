@@ -209,14 +209,22 @@ public final class SafetensorsFile implements TensorSource {
     }
 
     /**
-     * Marks this source closed; idempotent. The mappings are released when this object and every buffer handed
-     * out are garbage-collected (Java 17 has no explicit unmap); until then they stay readable.
+     * Closes this source and unmaps the file; idempotent. Every buffer handed out (by {@link #bytes},
+     * {@link #forInference} without conversion) becomes invalid: close only after everything reading them (ONNX
+     * Runtime sessions included) is closed, and never while another thread reads.
      */
     @Override
     public void close() {
         if (!closed) {
             closed = true;
-            LOG.debug("Closed {}", path);
+            java.util.Set<ByteBuffer> segments = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (Entry e : entries.values()) {
+                if (e.segment() != null && e.segment() != EMPTY) {
+                    segments.add(e.segment());
+                }
+            }
+            segments.forEach(Unmapper::unmap);
+            LOG.debug("Closed {} ({} mappings released)", path, segments.size());
         }
     }
 
