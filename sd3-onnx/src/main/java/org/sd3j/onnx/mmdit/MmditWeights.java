@@ -3,8 +3,6 @@ package org.sd3j.onnx.mmdit;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,6 +13,7 @@ import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Half;
 import org.sd3j.onnx.safetensors.LoadedTensor;
 import org.sd3j.onnx.safetensors.TensorInfo;
+import org.sd3j.onnx.safetensors.TensorLookup;
 import org.sd3j.onnx.safetensors.TensorSource;
 
 /**
@@ -198,19 +197,15 @@ public final class MmditWeights {
     }
 
     private TensorInfo info(String name, String canonical) {
-        Optional<TensorInfo> info = source.find(name);
-        if (info.isEmpty()) {
-            throw new ModelLoadException(origin, "missing tensor '" + name + "'"
-                    + (name.equals(canonical) ? "" : " (for '" + canonical + "')") + " in the " + describeLayout());
-        }
-        return info.get();
+        return lookup().require(name, canonical);
     }
 
     private void checkShape(String name, long[] found, long[] expected) {
-        if (expected.length > 0 && !Arrays.equals(found, expected)) {
-            throw new ModelLoadException(origin, "tensor '" + name + "' has shape " + Arrays.toString(found)
-                    + ", expected " + Arrays.toString(expected) + " (" + describeLayout() + ")");
-        }
+        lookup().checkShape(name, found, expected);
+    }
+
+    private TensorLookup lookup() {
+        return new TensorLookup(source, origin, describeLayout());
     }
 
     /** Rows [from, to) of a tensor as compute-type data; zero-copy when the dtype already matches. */

@@ -3,8 +3,6 @@ package org.sd3j.onnx.vae;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,6 +13,7 @@ import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Half;
 import org.sd3j.onnx.safetensors.LoadedTensor;
 import org.sd3j.onnx.safetensors.TensorInfo;
+import org.sd3j.onnx.safetensors.TensorLookup;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
 
@@ -149,20 +148,15 @@ public final class VaeWeights {
     }
 
     private TensorInfo info(String canonical) {
-        String name = sourceName(canonical);
-        Optional<TensorInfo> info = source.find(name);
-        if (info.isEmpty()) {
-            throw new ModelLoadException(origin, "missing tensor '" + name + "'"
-                    + (name.equals(canonical) ? "" : " (for '" + canonical + "')") + " in the " + describeLayout());
-        }
-        return info.get();
+        return lookup().require(sourceName(canonical), canonical);
     }
 
     private void checkShape(String name, long[] found, long[] expected) {
-        if (expected.length > 0 && !Arrays.equals(found, expected)) {
-            throw new ModelLoadException(origin, "tensor '" + name + "' has shape " + Arrays.toString(found)
-                    + ", expected " + Arrays.toString(expected) + " (" + describeLayout() + ")");
-        }
+        lookup().checkShape(name, found, expected);
+    }
+
+    private TensorLookup lookup() {
+        return new TensorLookup(source, origin, describeLayout());
     }
 
     private WeightData load(String name, long[] shape) {
