@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import org.sd3j.ModelLoadException;
+import org.sd3j.internal.Checks;
 import org.sd3j.tensor.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -159,7 +160,7 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public Optional<TensorInfo> find(String name) {
         checkOpen();
-        requireName(name);
+        Checks.notNull(name, "name");
         Entry e = entries.get(name);
         return e == null ? Optional.empty() : Optional.of(e.info());
     }
@@ -230,18 +231,12 @@ public final class SafetensorsFile implements TensorSource {
 
     private Entry entry(String name) {
         checkOpen();
-        requireName(name);
+        Checks.notNull(name, "name");
         Entry e = entries.get(name);
         if (e == null) {
             throw new ModelLoadException(path, "missing tensor '" + name + "'");
         }
         return e;
-    }
-
-    private static void requireName(String name) {
-        if (name == null) {
-            throw new IllegalArgumentException("name must be non-null, found null");
-        }
     }
 
     private void checkOpen() {

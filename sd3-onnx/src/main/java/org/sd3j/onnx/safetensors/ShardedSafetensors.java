@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 import org.sd3j.ModelLoadException;
+import org.sd3j.internal.Checks;
 import org.sd3j.internal.Closeables;
 import org.sd3j.tensor.Tensor;
 import org.slf4j.Logger;
@@ -246,7 +247,7 @@ public final class ShardedSafetensors implements TensorSource {
     @Override
     public Optional<TensorInfo> find(String name) {
         checkOpen();
-        requireName(name);
+        Checks.notNull(name, "name");
         SafetensorsFile s = owners.get(name);
         return s == null ? Optional.empty() : s.find(name);
     }
@@ -296,18 +297,12 @@ public final class ShardedSafetensors implements TensorSource {
 
     private SafetensorsFile owner(String name) {
         checkOpen();
-        requireName(name);
+        Checks.notNull(name, "name");
         SafetensorsFile s = owners.get(name);
         if (s == null) {
             throw new ModelLoadException(index, "missing tensor '" + name + "'");
         }
         return s;
-    }
-
-    private static void requireName(String name) {
-        if (name == null) {
-            throw new IllegalArgumentException("name must be non-null, found null");
-        }
     }
 
     private void checkOpen() {

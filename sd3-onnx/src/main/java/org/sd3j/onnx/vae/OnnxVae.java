@@ -226,15 +226,8 @@ public final class OnnxVae implements Vae, AutoCloseable {
             return;
         }
         closed = true;
-        List<AutoCloseable> all = new ArrayList<>();
-        if (decoder != null) {
-            all.add(decoder);
-        }
-        if (encoder != null) {
-            all.add(encoder);
-        }
-        all.add(source);
-        Closeables.closeAll(all);
+        // closeAll skips the half a decoder-only or encoder-only checkpoint lacks.
+        Closeables.closeAll(java.util.Arrays.asList(decoder, encoder, source));
     }
 
     @Override
