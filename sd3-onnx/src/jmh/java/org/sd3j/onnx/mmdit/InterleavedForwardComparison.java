@@ -17,7 +17,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.model.Denoiser;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.random.TorchGenerator;
@@ -80,7 +80,7 @@ public final class InterleavedForwardComparison {
         int rounds = Integer.getInteger("sd3j.rounds", 40);
         int reps = Integer.getInteger("sd3j.reps", 3);
         int warmup = Integer.getInteger("sd3j.warmup", 5);
-        SessionConfig session = SessionConfig.cpu().withIntraOpThreads(Integer.getInteger("sd3j.threads", 0));
+        OnnxOptions session = OnnxOptions.cpu().withIntraOpThreads(Integer.getInteger("sd3j.threads", 0));
         List<Shape> shapes = new ArrayList<>();
         for (String s : System.getProperty("sd3j.shapes", "b2_32,b1_64").split(",")) {
             shapes.add(switch (s.trim()) {

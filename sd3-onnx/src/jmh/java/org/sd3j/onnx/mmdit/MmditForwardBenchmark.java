@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.sd3j.conditioning.Conditioning;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.tensor.Tensor;
 
@@ -57,7 +57,7 @@ public class MmditForwardBenchmark {
         dir = Files.createTempDirectory("sd3j-bench");
         Path file = RandomCheckpoint.write(dir.resolve("d4.safetensors"), 4, 256, 256, 192, false, Set.of(), DType.F32,
                 4L);
-        denoiser = MmditDenoiser.load(file, SessionConfig.cpu(), MmditGraph.Attention.valueOf(attention));
+        denoiser = MmditDenoiser.load(file, OnnxOptions.cpu(), MmditGraph.Attention.valueOf(attention));
         int batch = shape.equals("b2_32") ? 2 : 1;
         int side = shape.equals("b2_32") ? 32 : 64;
         latents = Tensor.zeros(batch, 16, side, side);

@@ -4,7 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import org.sd3j.conditioning.Conditioning;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.tensor.Tensor;
 
@@ -21,7 +21,7 @@ public final class ProfileForward {
     public static void main(String[] a) throws Exception {
         Path dir = Files.createTempDirectory("prof");
         Path f = RandomCheckpoint.write(dir.resolve("d4.safetensors"), 4, 256, 256, 192, false, Set.of(), DType.F32, 4L);
-        try (MmditDenoiser d = MmditDenoiser.load(f, (System.getProperty("sd3j.profile") == null ? SessionConfig.cpu() : SessionConfig.cpu().withProfiling(Path.of(System.getProperty("sd3j.profile")))), MmditGraph.Attention.valueOf(a[0]))) {
+        try (MmditDenoiser d = MmditDenoiser.load(f, (System.getProperty("sd3j.profile") == null ? OnnxOptions.cpu() : OnnxOptions.cpu().withProfiling(Path.of(System.getProperty("sd3j.profile")))), MmditGraph.Attention.valueOf(a[0]))) {
             int b = Integer.parseInt(a[1]), side = Integer.parseInt(a[2]);
             Tensor x = Tensor.full(0.1f, b, 16, side, side);
             Conditioning c = new Conditioning(Tensor.full(0.1f, b, 77, 256), Tensor.full(0.1f, b, 256));

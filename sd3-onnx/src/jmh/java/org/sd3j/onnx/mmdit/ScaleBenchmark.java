@@ -9,7 +9,7 @@ import java.util.Locale;
 import java.util.Set;
 
 import org.sd3j.conditioning.Conditioning;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.tensor.Tensor;
 
@@ -37,7 +37,7 @@ public final class ScaleBenchmark {
         }
         long weightBytes = Files.size(file);
         long start = System.nanoTime();
-        try (MmditDenoiser d = MmditDenoiser.load(file, SessionConfig.cpu())) {
+        try (MmditDenoiser d = MmditDenoiser.load(file, OnnxOptions.cpu())) {
             double loadS = (System.nanoTime() - start) / 1e9;
             long rssLoaded = status("VmRSS");
             Tensor latents = Tensor.full(0.1f, 1, 16, 64, 64);

@@ -15,7 +15,7 @@ import java.util.SplittableRandom;
 import org.sd3j.GenerationResult;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.onnx.mmdit.RandomCheckpoint;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
@@ -66,7 +66,7 @@ public final class LowMemoryBenchmark {
                 .withTokenizer(EncoderRole.CLIP_G, p -> ids(77, 49406, 49407, 0))
                 .withTokenizer(EncoderRole.T5, p -> ids(256, -1, 1, 0));
         long start = System.nanoTime();
-        try (Sd3Model m = Sd3Model.load(file, SessionConfig.cpu(), options)) {
+        try (Sd3Model m = Sd3Model.load(file, OnnxOptions.cpu(), options)) {
             double loadS = (System.nanoTime() - start) / 1e9;
             long rssLoaded = status("VmRSS");
             long g0 = System.nanoTime();

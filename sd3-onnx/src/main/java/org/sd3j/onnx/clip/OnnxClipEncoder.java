@@ -12,7 +12,7 @@ import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -92,7 +92,7 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
     private volatile boolean closed;
 
     private OnnxClipEncoder(EncoderRole role, String name, TensorSource source, ClipWeights weights, ClipConfig config,
-                            Options options, SessionConfig sessionConfig) {
+                            Options options, OnnxOptions sessionConfig) {
         this.role = role;
         this.name = name;
         this.source = source;
@@ -106,7 +106,7 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
     }
 
     /** Loads the {@code role}'s encoder with default options (a CLIP_L or CLIP_G role). */
-    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, SessionConfig sessionConfig) {
+    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, OnnxOptions sessionConfig) {
         return load(checkpoint, role, sessionConfig, Options.defaults());
     }
 
@@ -114,7 +114,7 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
      * Loads the {@code role}'s CLIP encoder from a single-file SD3 checkpoint ({@code text_encoders.<role>.transformer.*}),
      * a standalone {@code clip_l.safetensors} / {@code clip_g.safetensors} or a diffusers text-encoder file.
      */
-    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, SessionConfig sessionConfig,
+    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, OnnxOptions sessionConfig,
                                        Options options) {
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(options, "options");

@@ -18,8 +18,8 @@ import ai.onnxruntime.TensorInfo;
 
 import org.sd3j.BackendException;
 import org.sd3j.internal.Closeables;
-import org.sd3j.onnx.runtime.ExecutionProvider;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.runtime.SessionOptionsFactory;
 import org.sd3j.tensor.Tensor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +39,7 @@ public final class GraphSession implements AutoCloseable {
     public enum WeightBinding {
         /**
          * EXTERNAL initializers bound at session creation: ONNX Runtime may fold and repack them (fastest; see
-         * {@link org.sd3j.onnx.runtime.SessionConfig.Prepacking}).
+         * {@link org.sd3j.onnx.runtime.OnnxOptions.Prepacking}).
          */
         INITIALIZERS,
         /**
@@ -109,12 +109,12 @@ public final class GraphSession implements AutoCloseable {
     }
 
     /** Creates a session for {@code graph}; fails with a {@link BackendException} saying what ONNX Runtime said. */
-    public static GraphSession create(OnnxGraph graph, SessionConfig config) {
+    public static GraphSession create(OnnxGraph graph, OnnxOptions config) {
         return create(graph, config, WeightBinding.INITIALIZERS);
     }
 
     /** Creates a session with the weights bound as {@code binding} says. */
-    public static GraphSession create(OnnxGraph graph, SessionConfig config, WeightBinding binding) {
+    public static GraphSession create(OnnxGraph graph, OnnxOptions config, WeightBinding binding) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> tensors = new ArrayList<>();
         Map<String, OnnxTensor> asInputs = new LinkedHashMap<>();
@@ -136,33 +136,16 @@ public final class GraphSession implements AutoCloseable {
             LOG.debug("Session for {} ({} weights, {} MB, as {}) created in {} ms", graph.name(), tensors.size(),
                     graph.weightBytes() >> 20, binding, (System.nanoTime() - start) / 1_000_000);
             return new GraphSession(graph.name(), env, session, tensors, asInputs);
+        } catch (org.sd3j.Sd3Exception e) {
+            throw Closeables.closeAfterFailure(e, tensors.toArray(AutoCloseable[]::new));
         } catch (OrtException | RuntimeException e) {
             throw Closeables.closeAfterFailure(new BackendException(graph.name(), "createSession", e.getMessage(), e),
                     tensors.toArray(AutoCloseable[]::new));
         }
     }
 
-    static OrtSession.SessionOptions options(SessionConfig config, long weightBytes) throws OrtException {
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        try {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (!config.prepacking().appliesTo(weightBytes)) {
-                options.addConfigEntry("session.disable_prepacking", "1");
-            }
-            if (config.profilePrefix() != null) {
-                options.enableProfiling(config.profilePrefix().toString());
-            }
-            if (config.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(config.intraOpThreads());
-            }
-            if (config.provider() == ExecutionProvider.CUDA) {
-                options.addCUDA(config.deviceId());
-            }
-            return options;
-        } catch (OrtException | RuntimeException e) {
-            options.close();
-            throw e;
-        }
+    static OrtSession.SessionOptions options(OnnxOptions config, long weightBytes) throws OrtException {
+        return SessionOptionsFactory.create(config, weightBytes);
     }
 
     private static OnnxJavaType javaType(ElementType type) {
@@ -188,7 +171,7 @@ public final class GraphSession implements AutoCloseable {
      * Opens an existing {@code model.onnx} (ONNX Runtime reads its external data files itself, whatever their
      * names).
      */
-    public static GraphSession load(java.nio.file.Path modelFile, SessionConfig config) {
+    public static GraphSession load(java.nio.file.Path modelFile, OnnxOptions config) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long start = System.nanoTime();
         // External data files sit beside the model (optimum puts one model per folder): count the folder.

@@ -15,7 +15,7 @@ import org.sd3j.model.BlockSkippingDenoiser;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.graph.ElementType;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -39,7 +39,7 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
     private final TensorSource source;
     private final MmditWeights weights;
     private final MmditConfig config;
-    private final SessionConfig sessionConfig;
+    private final OnnxOptions sessionConfig;
     private final MmditGraph.Attention attention;
     private final GraphSession.WeightBinding binding;
     private final GraphSession main;
@@ -47,7 +47,7 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
     private volatile boolean closed;
 
     private MmditDenoiser(String name, TensorSource source, MmditWeights weights, MmditConfig config,
-                          SessionConfig sessionConfig, MmditGraph.Attention attention,
+                          OnnxOptions sessionConfig, MmditGraph.Attention attention,
                           GraphSession.WeightBinding binding) {
         this.name = name;
         this.source = source;
@@ -65,11 +65,11 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
      * Loads with ONNX Runtime's fused attention ({@link MmditGraph.Attention#FUSED}: measured faster on CPU, and
      * what the CUDA provider accelerates best).
      */
-    public static MmditDenoiser load(Path checkpoint, SessionConfig sessionConfig) {
+    public static MmditDenoiser load(Path checkpoint, OnnxOptions sessionConfig) {
         return load(checkpoint, sessionConfig, MmditGraph.Attention.FUSED);
     }
 
-    public static MmditDenoiser load(Path checkpoint, SessionConfig sessionConfig, MmditGraph.Attention attention) {
+    public static MmditDenoiser load(Path checkpoint, OnnxOptions sessionConfig, MmditGraph.Attention attention) {
         long start = System.nanoTime();
         TensorSource source = Safetensors.open(checkpoint);
         try {

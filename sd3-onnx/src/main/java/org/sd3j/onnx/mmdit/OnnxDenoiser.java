@@ -12,7 +12,7 @@ import org.sd3j.conditioning.Conditioning;
 import org.sd3j.internal.Closeables;
 import org.sd3j.model.Denoiser;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /**
@@ -44,7 +44,7 @@ public final class OnnxDenoiser implements Denoiser, AutoCloseable {
     }
 
     /** Opens {@code transformer/model.onnx} (or any file holding the SD3 transformer graph). */
-    public static OnnxDenoiser load(Path modelFile, SessionConfig config) {
+    public static OnnxDenoiser load(Path modelFile, OnnxOptions config) {
         if (!Files.isRegularFile(modelFile)) {
             throw new ModelLoadException(modelFile, "no such ONNX model file");
         }

@@ -14,7 +14,7 @@ import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.clip.OnnxClipEncoder.PooledConvention;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /**
@@ -62,7 +62,7 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
         return dims.clone();
     }
 
-    static OnnxFolderEncoder load(Path modelFile, EncoderRole role, SessionConfig config, PooledConvention pooled,
+    static OnnxFolderEncoder load(Path modelFile, EncoderRole role, OnnxOptions config, PooledConvention pooled,
                                   Function<String, long[]> tokenizer) {
         GraphSession session = GraphSession.load(modelFile, config);
         try {

@@ -11,7 +11,7 @@ import org.sd3j.model.LatentDistribution;
 import org.sd3j.model.LatentFormat;
 import org.sd3j.model.Vae;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /**
@@ -31,7 +31,7 @@ final class OnnxFolderVae implements Vae, AutoCloseable {
     }
 
     /** Either file may be null (absent); not both. */
-    static OnnxFolderVae load(Path decoderFile, Path encoderFile, SessionConfig config, LatentFormat format) {
+    static OnnxFolderVae load(Path decoderFile, Path encoderFile, OnnxOptions config, LatentFormat format) {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             GraphSession dec = decoderFile == null ? null : GraphSession.load(decoderFile, config);

@@ -28,7 +28,7 @@ import org.sd3j.onnx.clip.OnnxClipEncoder;
 import org.sd3j.onnx.convert.CheckpointConverter;
 import org.sd3j.onnx.mmdit.MmditDenoiser;
 import org.sd3j.onnx.mmdit.OnnxDenoiser;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.onnx.t5.OnnxT5Encoder;
@@ -177,12 +177,12 @@ public final class Sd3Model implements AutoCloseable {
         this.owned = owned;
     }
 
-    public static Sd3Model load(Path path, SessionConfig sessionConfig) {
+    public static Sd3Model load(Path path, OnnxOptions sessionConfig) {
         return load(path, sessionConfig, Options.defaults());
     }
 
     /** Loads a checkpoint file, a diffusers folder or an ONNX folder (see the class comment). */
-    public static Sd3Model load(Path path, SessionConfig sessionConfig, Options options) {
+    public static Sd3Model load(Path path, OnnxOptions sessionConfig, Options options) {
         Objects.requireNonNull(path, "path");
         Objects.requireNonNull(sessionConfig, "sessionConfig");
         Objects.requireNonNull(options, "options");
@@ -227,11 +227,11 @@ public final class Sd3Model implements AutoCloseable {
     private static final class Loading {
         final Path path;
         final Format format;
-        final SessionConfig config;
+        final OnnxOptions config;
         final Options options;
         final List<AutoCloseable> owned = new ArrayList<>();
 
-        Loading(Path path, Format format, SessionConfig config, Options options) {
+        Loading(Path path, Format format, OnnxOptions config, Options options) {
             this.path = path;
             this.format = format;
             this.config = config;

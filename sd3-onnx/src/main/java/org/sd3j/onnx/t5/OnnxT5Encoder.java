@@ -12,7 +12,7 @@ import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * so no float32 copy of the model is ever made.
  *
  * <p>{@link #encodeIds(long[][])} encodes already-tokenized prompts; {@link #encode(List)} needs the tokenizer
- * given to {@link #load(Path, SessionConfig, Function)} (prompt -> ids with EOS and padding applied).
+ * given to {@link #load(Path, OnnxOptions, Function)} (prompt -> ids with EOS and padding applied).
  *
  * <p>Owns the checkpoint mapping and its session: {@link #close()} releases them (idempotent). Thread-safe.
  */
@@ -43,7 +43,7 @@ public final class OnnxT5Encoder implements TextEncoder, AutoCloseable {
     private volatile boolean closed;
 
     private OnnxT5Encoder(String name, TensorSource source, T5Weights weights, T5Config config,
-                          SessionConfig sessionConfig, Function<String, long[]> tokenizer) {
+                          OnnxOptions sessionConfig, Function<String, long[]> tokenizer) {
         this.name = name;
         this.source = source;
         this.weights = weights;
@@ -58,7 +58,7 @@ public final class OnnxT5Encoder implements TextEncoder, AutoCloseable {
     }
 
     /** Loads without a tokenizer: only {@link #encodeIds(long[][])} works. */
-    public static OnnxT5Encoder load(Path checkpoint, SessionConfig sessionConfig) {
+    public static OnnxT5Encoder load(Path checkpoint, OnnxOptions sessionConfig) {
         return load(checkpoint, sessionConfig, null);
     }
 
@@ -68,7 +68,7 @@ public final class OnnxT5Encoder implements TextEncoder, AutoCloseable {
      * @param tokenizer prompt -> token ids (EOS appended, padded as wanted; every prompt of a batch the same
      *                  length), or null to allow only {@link #encodeIds(long[][])}
      */
-    public static OnnxT5Encoder load(Path checkpoint, SessionConfig sessionConfig, Function<String, long[]> tokenizer) {
+    public static OnnxT5Encoder load(Path checkpoint, OnnxOptions sessionConfig, Function<String, long[]> tokenizer) {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(sessionConfig, "sessionConfig");
         long start = System.nanoTime();

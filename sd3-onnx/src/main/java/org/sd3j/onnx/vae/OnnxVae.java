@@ -17,7 +17,7 @@ import org.sd3j.model.LatentDistribution;
 import org.sd3j.model.LatentFormat;
 import org.sd3j.model.Vae;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The latent format: channels and downscale come from the weights' shapes; single-file checkpoints carry no
  * scaling or shift, so those are SD3's ({@code sd3_impls.SD3LatentFormat}: 1.5305, 0.0609) unless
- * {@link #load(Path, SessionConfig, double, double)} is given others (e.g. from a diffusers {@code vae/config.json}).
+ * {@link #load(Path, OnnxOptions, double, double)} is given others (e.g. from a diffusers {@code vae/config.json}).
  *
  * <p>Decoding images larger than {@link #DEFAULT_TILE_LATENT_SIZE} latent cells per side decodes overlapping tiles and blends
  * them linearly ({@link #decodeTiled(Tensor, int, int)}). Owns the mapping and its sessions: {@link #close()} releases them
@@ -72,7 +72,7 @@ public final class OnnxVae implements Vae, AutoCloseable {
      * diffusers {@code config.json} ({@code scaling_factor}, {@code shift_factor}) in the folder (or beside a
      * diffusers-layout file) when there is one, else they are SD3's (1.5305, 0.0609).
      */
-    public static OnnxVae load(Path checkpoint, SessionConfig sessionConfig) {
+    public static OnnxVae load(Path checkpoint, OnnxOptions sessionConfig) {
         double[] scaling = diffusersScaling(checkpoint);
         return load(checkpoint, sessionConfig, scaling[0], scaling[1]);
     }
@@ -114,7 +114,7 @@ public final class OnnxVae implements Vae, AutoCloseable {
     }
 
     /** Loads a checkpoint with the given latent scaling and shift. */
-    public static OnnxVae load(Path checkpoint, SessionConfig sessionConfig, double scalingFactor, double shiftFactor) {
+    public static OnnxVae load(Path checkpoint, OnnxOptions sessionConfig, double scalingFactor, double shiftFactor) {
         long start = System.nanoTime();
         TensorSource source = Safetensors.open(checkpoint);
         List<AutoCloseable> opened = new ArrayList<>();

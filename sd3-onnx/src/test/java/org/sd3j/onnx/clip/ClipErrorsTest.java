@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.ModelLoadException;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.safetensors.TensorInfo;
@@ -35,7 +35,7 @@ class ClipErrorsTest {
     @BeforeAll
     void load() {
         clipL = OnnxClipEncoder.load(ClipParityTest.resource("clip_l/weights.safetensors"), EncoderRole.CLIP_L,
-                SessionConfig.cpu(), FOUR_HEADS);
+                OnnxOptions.cpu(), FOUR_HEADS);
     }
 
     @AfterAll
@@ -72,7 +72,7 @@ class ClipErrorsTest {
     @Test
     void otherRoleInAnSd3CheckpointIsNamed() {
         assertThatThrownBy(() -> OnnxClipEncoder.load(ClipParityTest.resource("clip_g_torch/checkpoint.safetensors"),
-                EncoderRole.CLIP_L, SessionConfig.cpu(), SIX_HEADS))
+                EncoderRole.CLIP_L, OnnxOptions.cpu(), SIX_HEADS))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("no clip_l CLIP text encoder found")
                 .hasMessageContaining("'text_encoders.clip_l.transformer.text_model.embeddings.token_embedding.weight'")
@@ -82,7 +82,7 @@ class ClipErrorsTest {
     @Test
     void partialKeysNameTheMissingTensorAndLayout() {
         Path partial = without("clip_g_torch/checkpoint.safetensors", n -> n.endsWith("layers.2.mlp.fc2.weight"));
-        assertThatThrownBy(() -> OnnxClipEncoder.load(partial, EncoderRole.CLIP_G, SessionConfig.cpu(), SIX_HEADS))
+        assertThatThrownBy(() -> OnnxClipEncoder.load(partial, EncoderRole.CLIP_G, OnnxOptions.cpu(), SIX_HEADS))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("missing tensor 'text_encoders.clip_g.transformer.text_model.encoder.layers.2"
                         + ".mlp.fc2.weight' in the SD3 checkpoint layout with prefix 'text_encoders.clip_g.transformer.'");
@@ -91,7 +91,7 @@ class ClipErrorsTest {
     @Test
     void missingFinalLayerNormIsNamed() {
         Path partial = without("clip_l/weights.safetensors", n -> n.startsWith("text_model.final_layer_norm.bias"));
-        assertThatThrownBy(() -> OnnxClipEncoder.load(partial, EncoderRole.CLIP_L, SessionConfig.cpu(), FOUR_HEADS))
+        assertThatThrownBy(() -> OnnxClipEncoder.load(partial, EncoderRole.CLIP_L, OnnxOptions.cpu(), FOUR_HEADS))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("missing tensor 'text_model.final_layer_norm.bias' in the transformers CLIP"
                         + " layout without prefix");
@@ -100,7 +100,7 @@ class ClipErrorsTest {
     @Test
     void noClipAtAll() {
         Path empty = without("clip_l/weights.safetensors", n -> n.startsWith("text_model."));
-        assertThatThrownBy(() -> OnnxClipEncoder.load(empty, EncoderRole.CLIP_L, SessionConfig.cpu()))
+        assertThatThrownBy(() -> OnnxClipEncoder.load(empty, EncoderRole.CLIP_L, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("no clip_l CLIP text encoder found")
                 .hasMessageContaining("no CLIP encoder");
@@ -109,7 +109,7 @@ class ClipErrorsTest {
     @Test
     void missingProjectionIsTheIdentity() {
         Path noProjection = without("clip_l/weights.safetensors", n -> n.equals("text_projection.weight"));
-        try (OnnxClipEncoder e = OnnxClipEncoder.load(noProjection, EncoderRole.CLIP_L, SessionConfig.cpu(),
+        try (OnnxClipEncoder e = OnnxClipEncoder.load(noProjection, EncoderRole.CLIP_L, OnnxOptions.cpu(),
                 FOUR_HEADS.withPooled(OnnxClipEncoder.PooledConvention.PROJECTED))) {
             assertThat(e.config().hasProjection()).isFalse();
             long[][] ids = toyIds(77);
@@ -120,7 +120,7 @@ class ClipErrorsTest {
     @Test
     void sequenceRoleIsRejected() {
         assertThatThrownBy(() -> OnnxClipEncoder.load(ClipParityTest.resource("clip_l/weights.safetensors"),
-                EncoderRole.T5, SessionConfig.cpu()))
+                EncoderRole.T5, OnnxOptions.cpu()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("role must be of kind CLIP, found t5xxl (SEQUENCE)");
     }
@@ -129,7 +129,7 @@ class ClipErrorsTest {
     void customRoleNeedsAnActivation() {
         EncoderRole custom = EncoderRole.custom("clip_x", EncoderRole.Kind.CLIP);
         assertThatThrownBy(() -> OnnxClipEncoder.load(ClipParityTest.resource("clip_l/weights.safetensors"), custom,
-                SessionConfig.cpu()))
+                OnnxOptions.cpu()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("pass the activation explicitly");
     }
@@ -179,7 +179,7 @@ class ClipErrorsTest {
             return out;
         };
         try (OnnxClipEncoder e = OnnxClipEncoder.load(ClipParityTest.resource("clip_l/weights.safetensors"),
-                EncoderRole.CLIP_L, SessionConfig.cpu(), FOUR_HEADS.withTokenizer(toy));
+                EncoderRole.CLIP_L, OnnxOptions.cpu(), FOUR_HEADS.withTokenizer(toy));
              TensorSource golden = Safetensors.open(ClipParityTest.resource("clip_l/tokens77.safetensors"))) {
             EncodedText out = e.encode(List.of("w17 w523 w4 w997 w250", "w42 w7 w333 w900 w12 w61 w455 w800 w2 w99 w650"));
             assertThat(out.tokens().maxAbsDiff(golden.toFloatTensor("penultimate"))).isLessThan(1e-4);
@@ -190,7 +190,7 @@ class ClipErrorsTest {
     @Test
     void closedEncoderRefusesWorkAndClosesTwice() {
         OnnxClipEncoder e = OnnxClipEncoder.load(ClipParityTest.resource("clip_l/weights.safetensors"),
-                EncoderRole.CLIP_L, SessionConfig.cpu(), FOUR_HEADS);
+                EncoderRole.CLIP_L, OnnxOptions.cpu(), FOUR_HEADS);
         e.close();
         e.close();
         assertThatThrownBy(() -> e.encodeIds(toyIds(77)))

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.sd3j.ModelLoadException;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -38,9 +38,9 @@ class ClipGStyleTest {
     @BeforeAll
     void load() {
         checkpoint = OnnxClipEncoder.load(ClipParityTest.resource("clip_g_torch/checkpoint.safetensors"), EncoderRole.CLIP_G,
-                SessionConfig.cpu(), SIX_HEADS);
+                OnnxOptions.cpu(), SIX_HEADS);
         half = OnnxClipEncoder.load(ClipParityTest.resource("clip_g_torch/clip_g_f16.safetensors"), EncoderRole.CLIP_G,
-                SessionConfig.cpu(), SIX_HEADS);
+                OnnxOptions.cpu(), SIX_HEADS);
         golden = Safetensors.open(ClipParityTest.resource("clip_g_torch/tokens77.safetensors"));
         long[] flat = golden.toLongArray("input_ids");
         ids = new long[2][77];
@@ -106,7 +106,7 @@ class ClipGStyleTest {
     @Test
     void unprojectedConventionOnRequest() {
         try (OnnxClipEncoder e = OnnxClipEncoder.load(ClipParityTest.resource("clip_g_torch/checkpoint.safetensors"),
-                EncoderRole.CLIP_G, SessionConfig.cpu(),
+                EncoderRole.CLIP_G, OnnxOptions.cpu(),
                 SIX_HEADS.withPooled(OnnxClipEncoder.PooledConvention.UNPROJECTED))) {
             assertThat(diff("unprojected", e.encodeIds(ids).pooled(), "pooled_f64")).isLessThan(TOLERANCE);
         }
@@ -115,7 +115,7 @@ class ClipGStyleTest {
     @Test
     void activationMatters() {
         try (OnnxClipEncoder quick = OnnxClipEncoder.load(ClipParityTest.resource("clip_g_torch/checkpoint.safetensors"),
-                EncoderRole.CLIP_G, SessionConfig.cpu(), SIX_HEADS.withActivation(ClipConfig.Activation.QUICK_GELU))) {
+                EncoderRole.CLIP_G, OnnxOptions.cpu(), SIX_HEADS.withActivation(ClipConfig.Activation.QUICK_GELU))) {
             Tensor wrong = quick.run(ids).get(ClipGraph.hiddenState(1));
             assertThat(wrong.maxAbsDiff(golden.toFloatTensor("hidden_states.1_f64"))).isGreaterThan(1e-3);
         }
@@ -124,7 +124,7 @@ class ClipGStyleTest {
     @Test
     void defaultHeadCountNeedsAWidthMultipleOf64() {
         assertThatThrownBy(() -> OnnxClipEncoder.load(ClipParityTest.resource("clip_g_torch/checkpoint.safetensors"),
-                EncoderRole.CLIP_G, SessionConfig.cpu()))
+                EncoderRole.CLIP_G, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("width 96 is not a multiple of 64: pass the head count explicitly")
                 .hasMessageContaining("text_encoders.clip_g.transformer.");

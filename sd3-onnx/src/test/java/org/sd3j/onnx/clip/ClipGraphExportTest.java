@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.safetensors.TensorSource;
@@ -30,7 +30,7 @@ class ClipGraphExportTest {
             ClipConfig cfg = ClipConfig.infer(w, ClipConfig.Activation.QUICK_GELU, 4);
             ClipGraph.build(cfg, w).save(model);
         }
-        try (GraphSession s = GraphSession.load(model, SessionConfig.cpu());
+        try (GraphSession s = GraphSession.load(model, OnnxOptions.cpu());
              TensorSource golden = Safetensors.open(ClipParityTest.resource("clip_l/tokens77.safetensors"))) {
             assertThat(s.inputNames()).containsExactly("input_ids");
             assertThat(s.outputNames()).containsExactlyInAnyOrder("hidden_states.0", "hidden_states.1",
@@ -74,7 +74,7 @@ class ClipGraphExportTest {
         w.add(l + "mlp.fc2.weight", random(r, d * f), d, f);
         w.add(l + "mlp.fc2.bias", random(r, d), d);
         w.write(ckpt);
-        try (OnnxClipEncoder e = OnnxClipEncoder.load(ckpt, EncoderRole.CLIP_G, SessionConfig.cpu())) {
+        try (OnnxClipEncoder e = OnnxClipEncoder.load(ckpt, EncoderRole.CLIP_G, OnnxOptions.cpu())) {
             assertThat(e.config()).isEqualTo(new ClipConfig(d, 1, 2, f, 50, 77, ClipConfig.Activation.GELU, true));
             long[][] ids = {{49, 3, 0, 0}};
             var out = e.encodeIds(ids);

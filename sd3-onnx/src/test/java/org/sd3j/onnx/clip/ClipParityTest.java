@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -43,7 +43,7 @@ class ClipParityTest {
 
     @BeforeAll
     void load() {
-        encoder = OnnxClipEncoder.load(resource("clip_l/weights.safetensors"), EncoderRole.CLIP_L, SessionConfig.cpu(),
+        encoder = OnnxClipEncoder.load(resource("clip_l/weights.safetensors"), EncoderRole.CLIP_L, OnnxOptions.cpu(),
                 OnnxClipEncoder.Options.defaults().withHeads(4));
         golden = Safetensors.open(resource("clip_l/tokens77.safetensors"));
         long[] flat = golden.toLongArray("input_ids");
@@ -113,7 +113,7 @@ class ClipParityTest {
     @Test
     void diffusersConventionProjectsThePooledVector() {
         try (OnnxClipEncoder projected = OnnxClipEncoder.load(resource("clip_l/weights.safetensors"),
-                EncoderRole.CLIP_L, SessionConfig.cpu(), OnnxClipEncoder.Options.defaults().withHeads(4)
+                EncoderRole.CLIP_L, OnnxOptions.cpu(), OnnxClipEncoder.Options.defaults().withHeads(4)
                         .withPooled(OnnxClipEncoder.PooledConvention.PROJECTED))) {
             EncodedText e = projected.encodeIds(ids);
             assertThat(diff(e.pooled(), "pooled_projected")).isLessThan(TOLERANCE);

@@ -19,7 +19,7 @@ import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.model.CombinedCheckpoint;
 import org.sd3j.onnx.model.CombinedCheckpoint.Part;
 import org.sd3j.onnx.model.Sd3Model;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /** {@code convert} writes every component a checkpoint has, and the folder loads back with the same numbers. */
@@ -78,10 +78,10 @@ class FullConversionTest {
         assertThat(index.get("text_encoder_3").get(1).asText()).isEqualTo("T5EncoderModel");
         assertThat(index.get("vae").get(1).asText()).isEqualTo("AutoencoderKL");
         assertThat(out.resolve("scheduler/scheduler_config.json")).isNotEmptyFile();
-        try (GraphSession clip = GraphSession.load(out.resolve("text_encoder/model.onnx"), SessionConfig.cpu());
-             GraphSession t5 = GraphSession.load(out.resolve("text_encoder_3/model.onnx"), SessionConfig.cpu());
-             GraphSession dec = GraphSession.load(out.resolve("vae_decoder/model.onnx"), SessionConfig.cpu());
-             GraphSession enc = GraphSession.load(out.resolve("vae_encoder/model.onnx"), SessionConfig.cpu())) {
+        try (GraphSession clip = GraphSession.load(out.resolve("text_encoder/model.onnx"), OnnxOptions.cpu());
+             GraphSession t5 = GraphSession.load(out.resolve("text_encoder_3/model.onnx"), OnnxOptions.cpu());
+             GraphSession dec = GraphSession.load(out.resolve("vae_decoder/model.onnx"), OnnxOptions.cpu());
+             GraphSession enc = GraphSession.load(out.resolve("vae_encoder/model.onnx"), OnnxOptions.cpu())) {
             assertThat(clip.inputNames()).containsExactly("input_ids");
             assertThat(clip.outputNames()).contains("text_embeds", "last_hidden_state", "hidden_states.0",
                     "hidden_states.3");
@@ -92,8 +92,8 @@ class FullConversionTest {
             assertThat(enc.outputNames()).containsExactly("latent_parameters");
         }
 
-        try (Sd3Model direct = Sd3Model.load(ckpt, SessionConfig.cpu(), tokenized());
-             Sd3Model onnx = Sd3Model.load(out, SessionConfig.cpu(), tokenized())) {
+        try (Sd3Model direct = Sd3Model.load(ckpt, OnnxOptions.cpu(), tokenized());
+             Sd3Model onnx = Sd3Model.load(out, OnnxOptions.cpu(), tokenized())) {
             assertThat(onnx.format()).isEqualTo(Sd3Model.Format.ONNX);
             assertThat(onnx.layout().contextDim()).isEqualTo(direct.layout().contextDim());
             List<String> prompts = List.of("a red cube", "text");
@@ -118,8 +118,8 @@ class FullConversionTest {
             assertThat(onnx.vae().orElseThrow().encode(image).mean()
                     .maxAbsDiff(direct.vae().orElseThrow().encode(image).mean())).isLessThan(1e-4);
         }
-        try (Sd3Model eager = Sd3Model.load(out, SessionConfig.cpu(), tokenized());
-             Sd3Model low = Sd3Model.load(out, SessionConfig.cpu(), tokenized().withLowMemory(true))) {
+        try (Sd3Model eager = Sd3Model.load(out, OnnxOptions.cpu(), tokenized());
+             Sd3Model low = Sd3Model.load(out, OnnxOptions.cpu(), tokenized().withLowMemory(true))) {
             assertThat(low.layout().slots()).isEqualTo(eager.layout().slots());
             assertThat(eager.layout().slot(EncoderRole.CLIP_G).orElseThrow().features()).isEqualTo(96);
             EncodedText a = eager.encoder(EncoderRole.CLIP_G).orElseThrow().encode(List.of("x"));
@@ -141,7 +141,7 @@ class FullConversionTest {
         JsonNode index = new ObjectMapper().readTree(out.resolve("model_index.json").toFile());
         assertThat(index.get("text_encoder_3").get(0).isNull()).isTrue();
         assertThat(index.get("vae").get(0).isNull()).isTrue();
-        try (Sd3Model m = Sd3Model.load(out, SessionConfig.cpu(), CombinedCheckpoint.options())) {
+        try (Sd3Model m = Sd3Model.load(out, OnnxOptions.cpu(), CombinedCheckpoint.options())) {
             assertThat(m.encoder(EncoderRole.T5)).isEmpty();
             assertThat(m.vae()).isEmpty();
         }
@@ -173,10 +173,10 @@ class FullConversionTest {
         assertThat(index.get("tokenizer_2").get(0).isNull()).isTrue();
         // The copied folder is loaded as the CLIP-L tokenizer unless one is given: this one lacks files.
         org.assertj.core.api.Assertions.assertThatThrownBy(
-                        () -> Sd3Model.load(out, SessionConfig.cpu(), CombinedCheckpoint.options()))
+                        () -> Sd3Model.load(out, OnnxOptions.cpu(), CombinedCheckpoint.options()))
                 .isInstanceOf(org.sd3j.ModelLoadException.class)
                 .hasMessageContaining("tokenizer");
-        try (Sd3Model m = Sd3Model.load(out, SessionConfig.cpu(), tokenized())) {
+        try (Sd3Model m = Sd3Model.load(out, OnnxOptions.cpu(), tokenized())) {
             assertThat(m.shift()).isEqualTo(1.5);
             assertThat(m.encoder(EncoderRole.CLIP_L).orElseThrow().encode(List.of("x")).tokens().dim(2))
                     .isEqualTo(64);
@@ -214,14 +214,14 @@ class FullConversionTest {
         JsonNode index = new ObjectMapper().readTree(out.resolve("model_index.json").toFile());
         assertThat(index.get("text_encoder_3").get(1).asText()).isEqualTo("T5EncoderModel");
         assertThat(index.get("tokenizer_3").get(1).asText()).isEqualTo("T5TokenizerFast");
-        try (Sd3Model direct = Sd3Model.load(combined, SessionConfig.cpu(), tokenized());
-             Sd3Model onnx = Sd3Model.load(out, SessionConfig.cpu(), tokenized())) {
+        try (Sd3Model direct = Sd3Model.load(combined, OnnxOptions.cpu(), tokenized());
+             Sd3Model onnx = Sd3Model.load(out, OnnxOptions.cpu(), tokenized())) {
             EncodedText a = direct.encoder(EncoderRole.T5).orElseThrow().encode(List.of("a red cube"));
             EncodedText b = onnx.encoder(EncoderRole.T5).orElseThrow().encode(List.of("a red cube"));
             assertThat(b.tokens().maxAbsDiff(a.tokens())).isLessThan(1e-4);
         }
         // Without given tokenizers, the folder's own copies tokenize prompts.
-        try (Sd3Model onnx = Sd3Model.load(out, SessionConfig.cpu(), CombinedCheckpoint.options())) {
+        try (Sd3Model onnx = Sd3Model.load(out, OnnxOptions.cpu(), CombinedCheckpoint.options())) {
             assertThat(onnx.encoders()).hasSize(3);
             for (EncoderRole role : List.of(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5)) {
                 assertThat(onnx.encoder(role).orElseThrow().encode(List.of("hello world")).tokens().dim(0))
@@ -295,8 +295,8 @@ class FullConversionTest {
         CheckpointConverter.Result r = CheckpointConverter.convert(ckpt, out, CombinedCheckpoint.CLIP_HEADS);
 
         assertThat(r.components()).containsExactly("transformer", "text_encoder_2", "text_encoder_3");
-        try (Sd3Model direct = Sd3Model.load(ckpt, SessionConfig.cpu(), tokenized());
-             Sd3Model onnx = Sd3Model.load(out, SessionConfig.cpu(), tokenized())) {
+        try (Sd3Model direct = Sd3Model.load(ckpt, OnnxOptions.cpu(), tokenized());
+             Sd3Model onnx = Sd3Model.load(out, OnnxOptions.cpu(), tokenized())) {
             for (EncoderRole role : List.of(EncoderRole.CLIP_G, EncoderRole.T5)) {
                 EncodedText a = direct.encoder(role).orElseThrow().encode(List.of("a red cube"));
                 EncodedText b = onnx.encoder(role).orElseThrow().encode(List.of("a red cube"));

@@ -5,14 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /** The comparison, selection and reduction ops run in ONNX Runtime with the semantics their Javadoc states. */
 class ElementwiseOpsTest {
 
     private static Tensor run(GraphBuilder g, Tensor x) {
-        try (GraphSession s = GraphSession.create(g.build(), SessionConfig.cpu())) {
+        try (GraphSession s = GraphSession.create(g.build(), OnnxOptions.cpu())) {
             return s.run(Map.of("x", x)).get("y");
         }
     }

@@ -14,7 +14,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 class GraphSessionTest {
@@ -53,7 +53,7 @@ class GraphSessionTest {
 
     @Test
     void runsALinearLayerWithBoundWeightsForAnyBatchAndLength() {
-        try (GraphSession s = GraphSession.create(linearGraph(), SessionConfig.cpu())) {
+        try (GraphSession s = GraphSession.create(linearGraph(), OnnxOptions.cpu())) {
             for (int[] shape : new int[][] {{1, 1, 3}, {2, 5, 3}}) {
                 Tensor x = Tensor.zeros(shape);
                 for (int i = 0; i < x.size(); i++) {
@@ -95,7 +95,7 @@ class GraphSessionTest {
         GraphBuilder g = new GraphBuilder("half");
         Value x = g.input("x", ElementType.FLOAT16, Dim.of(3));
         g.output(g.mul(x, g.cast(g.scalar(2f), ElementType.FLOAT16)), "y");
-        try (GraphSession s = GraphSession.create(g.build(), SessionConfig.cpu())) {
+        try (GraphSession s = GraphSession.create(g.build(), OnnxOptions.cpu())) {
             Tensor y = s.run(Map.of("x", Tensor.of(new float[] {1.5f, -0.25f, 1000f}, 3))).get("y");
             assertThat(y.toArray()).containsExactly(3f, -0.5f, 2000f);
         }
@@ -104,8 +104,8 @@ class GraphSessionTest {
     @Test
     void weightsBoundAsInputsGiveTheSameResult() {
         Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 1, 2, 3);
-        try (GraphSession a = GraphSession.create(linearGraph(), SessionConfig.cpu());
-             GraphSession b = GraphSession.create(linearGraph(), SessionConfig.cpu(),
+        try (GraphSession a = GraphSession.create(linearGraph(), OnnxOptions.cpu());
+             GraphSession b = GraphSession.create(linearGraph(), OnnxOptions.cpu(),
                      GraphSession.WeightBinding.INPUTS)) {
             assertThat(b.inputNames()).containsExactly("x");
             assertThat(b.run(Map.of("x", x)).get("y").toArray()).containsExactly(a.run(Map.of("x", x)).get("y").toArray());
@@ -114,7 +114,7 @@ class GraphSessionTest {
 
     @Test
     void closeIsIdempotentAndRunAfterCloseFails() {
-        GraphSession s = GraphSession.create(linearGraph(), SessionConfig.cpu());
+        GraphSession s = GraphSession.create(linearGraph(), OnnxOptions.cpu());
         s.close();
         s.close();
         assertThatThrownBy(() -> s.run(Map.of("x", Tensor.zeros(1, 1, 3))))

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
@@ -126,7 +126,7 @@ class DiffusersLayoutTest {
     void mmditxInDiffusersLayoutMatchesReference(@TempDir Path dir) throws Exception {
         Path original = MmditxParityTest.assemble(java.nio.file.Files.createDirectories(dir.resolve("original")));
         Path folder = writeDiffusers(original, java.nio.file.Files.createDirectories(dir.resolve("transformer")));
-        try (MmditDenoiser d = MmditDenoiser.load(folder, SessionConfig.cpu());
+        try (MmditDenoiser d = MmditDenoiser.load(folder, OnnxOptions.cpu());
              TensorSource golden = Safetensors.open(MmditParityTest.resource(MmditxParityTest.CASE))) {
             assertThat(d.config().selfAttentionLayers()).containsExactly(0);
             assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
@@ -145,7 +145,7 @@ class DiffusersLayoutTest {
             }
             w.write(file);
         }
-        try (MmditDenoiser d = MmditDenoiser.load(file, SessionConfig.cpu());
+        try (MmditDenoiser d = MmditDenoiser.load(file, OnnxOptions.cpu());
              TensorSource golden = Safetensors.open(MmditParityTest.resource("d2_plain/sq8x8.safetensors"))) {
             assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
                     .isLessThan(MmditParityTest.TOLERANCE);
@@ -156,7 +156,7 @@ class DiffusersLayoutTest {
     @ValueSource(strings = {"d2_plain", "d2_rms"})
     void diffusersFolderMatchesReference(String model, @TempDir Path dir) {
         Path folder = writeDiffusers(MmditParityTest.resource(model + "/weights.safetensors"), dir);
-        try (MmditDenoiser d = MmditDenoiser.load(folder, SessionConfig.cpu())) {
+        try (MmditDenoiser d = MmditDenoiser.load(folder, OnnxOptions.cpu())) {
             for (String c : MmditParityTest.CASES) {
                 try (TensorSource golden = Safetensors.open(MmditParityTest.resource(model + "/" + c + ".safetensors"))) {
                     assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))

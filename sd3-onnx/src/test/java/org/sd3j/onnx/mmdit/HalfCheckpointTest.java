@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Half;
 import org.sd3j.onnx.safetensors.Safetensors;
@@ -43,8 +43,8 @@ class HalfCheckpointTest {
     }
 
     private static void assertSameOutputs(Path[] files) {
-        try (MmditDenoiser half = MmditDenoiser.load(files[0], SessionConfig.cpu());
-             MmditDenoiser wide = MmditDenoiser.load(files[1], SessionConfig.cpu());
+        try (MmditDenoiser half = MmditDenoiser.load(files[0], OnnxOptions.cpu());
+             MmditDenoiser wide = MmditDenoiser.load(files[1], OnnxOptions.cpu());
              TensorSource c = Safetensors.open(MmditParityTest.resource("d2_rms/sq8x8.safetensors"))) {
             Tensor a = MmditParityTest.run(half, c);
             Tensor b = MmditParityTest.run(wide, c);

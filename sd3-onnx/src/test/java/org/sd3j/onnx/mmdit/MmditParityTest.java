@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -56,7 +56,7 @@ class MmditParityTest {
     }
 
     private MmditDenoiser denoiser(String model) {
-        MmditDenoiser d = MmditDenoiser.load(resource(model + "/weights.safetensors"), SessionConfig.cpu());
+        MmditDenoiser d = MmditDenoiser.load(resource(model + "/weights.safetensors"), OnnxOptions.cpu());
         open.add(d);
         return d;
     }
@@ -97,7 +97,7 @@ class MmditParityTest {
         MmditDenoiser d = denoiser(model);
         Path onnx = dir.resolve("model.onnx");
         d.graph().save(onnx);
-        try (GraphSession s = GraphSession.load(onnx, SessionConfig.cpu());
+        try (GraphSession s = GraphSession.load(onnx, OnnxOptions.cpu());
              TensorSource c = Safetensors.open(resource(model + "/" + caseName + ".safetensors"))) {
             java.util.Map<String, Tensor> in = new java.util.LinkedHashMap<>();
             in.put(MmditGraph.LATENTS, c.toFloatTensor("x"));

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.safetensors.TensorInfo;
@@ -76,13 +76,13 @@ class MmditxParityTest {
     }
 
     private MmditDenoiser denoiser(MmditGraph.Attention attention) {
-        MmditDenoiser d = MmditDenoiser.load(checkpoint, SessionConfig.cpu(), attention);
+        MmditDenoiser d = MmditDenoiser.load(checkpoint, OnnxOptions.cpu(), attention);
         open.add(d);
         return d;
     }
 
     private MmditDenoiser denoiser() {
-        MmditDenoiser d = MmditDenoiser.load(checkpoint, SessionConfig.cpu());
+        MmditDenoiser d = MmditDenoiser.load(checkpoint, OnnxOptions.cpu());
         open.add(d);
         return d;
     }
@@ -140,7 +140,7 @@ class MmditxParityTest {
     void savedModelOnnxRouteMatchesReference(@TempDir Path onnxDir) {
         Path onnx = onnxDir.resolve("model.onnx");
         denoiser().graph().save(onnx);
-        try (GraphSession s = GraphSession.load(onnx, SessionConfig.cpu());
+        try (GraphSession s = GraphSession.load(onnx, OnnxOptions.cpu());
              TensorSource c = Safetensors.open(MmditParityTest.resource(CASE))) {
             Map<String, Tensor> in = new LinkedHashMap<>();
             in.put(MmditGraph.LATENTS, c.toFloatTensor("x"));

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.ModelLoadException;
 import org.sd3j.onnx.convert.CheckpointConverter;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 
@@ -27,7 +27,7 @@ class OnnxDenoiserTest {
         assertThat(dir.resolve("transformer/model.onnx_data")).exists();
         assertThat(Files.readString(dir.resolve("scheduler/scheduler_config.json")))
                 .contains("\"FlowMatchEulerDiscreteScheduler\"").contains("\"shift\" : 3.0");
-        try (OnnxDenoiser d = OnnxDenoiser.load(dir.resolve("transformer/model.onnx"), SessionConfig.cpu())) {
+        try (OnnxDenoiser d = OnnxDenoiser.load(dir.resolve("transformer/model.onnx"), OnnxOptions.cpu())) {
             for (String c : MmditParityTest.CASES) {
                 try (TensorSource golden = Safetensors.open(MmditParityTest.resource("d2_rms/" + c + ".safetensors"))) {
                     assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
@@ -49,7 +49,7 @@ class OnnxDenoiserTest {
         CheckpointConverter.Result r = CheckpointConverter.convert(model, out);
         assertThat(r.shift()).isEqualTo(2.5);
         assertThat(Files.readString(out.resolve("scheduler/scheduler_config.json"))).contains("\"shift\" : 2.5");
-        try (OnnxDenoiser d = OnnxDenoiser.load(out.resolve("transformer/model.onnx"), SessionConfig.cpu());
+        try (OnnxDenoiser d = OnnxDenoiser.load(out.resolve("transformer/model.onnx"), OnnxOptions.cpu());
              TensorSource golden = Safetensors.open(MmditParityTest.resource("d2_plain/rect8x12.safetensors"))) {
             assertThat(MmditParityTest.maxDiff(MmditParityTest.run(d, golden), golden, "out_f64_temb64"))
                     .isLessThan(MmditParityTest.TOLERANCE);
@@ -64,8 +64,8 @@ class OnnxDenoiserTest {
         CheckpointConverter.convert(files[0], out);
         // The data file keeps float16: about half the float32 size of the weights.
         assertThat(Files.size(out.resolve("transformer/model.onnx_data"))).isLessThan(Files.size(files[1]) * 6 / 10);
-        try (OnnxDenoiser converted = OnnxDenoiser.load(out.resolve("transformer/model.onnx"), SessionConfig.cpu());
-             MmditDenoiser wide = MmditDenoiser.load(files[1], SessionConfig.cpu());
+        try (OnnxDenoiser converted = OnnxDenoiser.load(out.resolve("transformer/model.onnx"), OnnxOptions.cpu());
+             MmditDenoiser wide = MmditDenoiser.load(files[1], OnnxOptions.cpu());
              TensorSource c = Safetensors.open(MmditParityTest.resource("d2_rms/sq8x8.safetensors"))) {
             assertThat(MmditParityTest.run(converted, c).maxAbsDiff(MmditParityTest.run(wide, c))).isLessThan(1e-5);
         }
@@ -74,7 +74,7 @@ class OnnxDenoiserTest {
     @Test
     void missingModelFileIsNamed(@TempDir Path dir) {
         Path missing = dir.resolve("transformer/model.onnx");
-        assertThatThrownBy(() -> OnnxDenoiser.load(missing, SessionConfig.cpu()))
+        assertThatThrownBy(() -> OnnxDenoiser.load(missing, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessage(missing + ": no such ONNX model file");
     }
@@ -82,7 +82,7 @@ class OnnxDenoiserTest {
     @Test
     void notAnOnnxFileIsAModelLoadError(@TempDir Path dir) throws Exception {
         Path bogus = Files.writeString(dir.resolve("model.onnx"), "not a protobuf");
-        assertThatThrownBy(() -> OnnxDenoiser.load(bogus, SessionConfig.cpu()))
+        assertThatThrownBy(() -> OnnxDenoiser.load(bogus, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageStartingWith(bogus + ": ONNX Runtime cannot load the model: ");
     }

@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sd3j.conditioning.Conditioning;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -40,7 +40,7 @@ class SkipLayerParityTest {
 
     private MmditDenoiser denoiser(String model) {
         MmditDenoiser d = MmditDenoiser.load(MmditParityTest.resource(model + "/weights.safetensors"),
-                SessionConfig.cpu());
+                OnnxOptions.cpu());
         open.add(d);
         return d;
     }

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.ModelLoadException;
 import org.sd3j.conditioning.Conditioning;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.safetensors.TensorInfo;
@@ -28,7 +28,7 @@ class WeightErrorsTest {
 
     @BeforeAll
     void load() {
-        plain = MmditDenoiser.load(MmditParityTest.resource("d2_plain/weights.safetensors"), SessionConfig.cpu());
+        plain = MmditDenoiser.load(MmditParityTest.resource("d2_plain/weights.safetensors"), OnnxOptions.cpu());
     }
 
     @AfterAll
@@ -61,7 +61,7 @@ class WeightErrorsTest {
     @Test
     void missingTensorIsNamedWithTheLayout(@TempDir Path dir) {
         Path file = rewrite(dir, (n, i) -> n.equals(P + "joint_blocks.1.x_block.mlp.fc2.weight") ? null : new Object[0]);
-        assertThatThrownBy(() -> MmditDenoiser.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> MmditDenoiser.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessage(file + ": missing tensor '" + P + "joint_blocks.1.x_block.mlp.fc2.weight' (for"
                         + " 'joint_blocks.1.x_block.mlp.fc2.weight') in the SD3 checkpoint layout with prefix 'model.diffusion_model.'");
@@ -71,7 +71,7 @@ class WeightErrorsTest {
     void wrongShapeSaysExpectedAndFound(@TempDir Path dir) {
         String target = P + "context_embedder.bias";
         Path file = rewrite(dir, (n, i) -> n.equals(target) ? new Object[] {n, Tensor.zeros(127)} : new Object[0]);
-        assertThatThrownBy(() -> MmditDenoiser.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> MmditDenoiser.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessage(file + ": tensor '" + target + "' has shape [127], expected [128] (SD3 checkpoint"
                         + " layout with prefix 'model.diffusion_model.')");
@@ -81,7 +81,7 @@ class WeightErrorsTest {
     void aFileWithoutMmditWeightsIsRejected(@TempDir Path dir) {
         Path file = dir.resolve("vae.safetensors");
         SafetensorsWriter.create().add("first_stage_model.decoder.conv_in.weight", Tensor.zeros(2, 2)).write(file);
-        assertThatThrownBy(() -> MmditDenoiser.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> MmditDenoiser.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageStartingWith(file + ": no SD3 MMDiT weights found: expected 'model.diffusion_model."
                         + "x_embedder.proj.weight' (SD3 checkpoint)")
@@ -92,7 +92,7 @@ class WeightErrorsTest {
     void unsupportedWidthIsAnArchitectureError(@TempDir Path dir) {
         Path file = rewrite(dir, (n, i) -> n.equals(P + "x_embedder.proj.weight")
                 ? new Object[] {n, Tensor.zeros(100, 16, 2, 2)} : new Object[0]);
-        assertThatThrownBy(() -> MmditDenoiser.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> MmditDenoiser.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessage(file + ": unsupported MMDiT architecture: x_embedder width must be a multiple of 64"
                         + " (head dim 64), found 100 (SD3 checkpoint layout with prefix 'model.diffusion_model.')");
@@ -101,7 +101,7 @@ class WeightErrorsTest {
     @Test
     void missingBlockIsAnArchitectureError(@TempDir Path dir) {
         Path file = rewrite(dir, (n, i) -> n.startsWith(P + "joint_blocks.1.") ? null : new Object[0]);
-        assertThatThrownBy(() -> MmditDenoiser.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> MmditDenoiser.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessage(file + ": unsupported MMDiT architecture: joint block count must be depth 2"
                         + " (x_embedder width 128 / 64), found 1 blocks (SD3 checkpoint layout with prefix"
@@ -155,7 +155,7 @@ class WeightErrorsTest {
     @Test
     void closedDenoiserRefusesWork() {
         MmditDenoiser d = MmditDenoiser.load(MmditParityTest.resource("d2_plain/weights.safetensors"),
-                SessionConfig.cpu());
+                OnnxOptions.cpu());
         d.close();
         d.close();
         assertThatThrownBy(() -> d.velocity(Tensor.zeros(1, 16, 8, 8), Tensor.zeros(1), text(1)))

@@ -20,7 +20,7 @@ import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.clip.OnnxClipEncoder;
 import org.sd3j.onnx.model.CombinedCheckpoint.Part;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 
 class Sd3ModelTest {
@@ -53,7 +53,7 @@ class Sd3ModelTest {
     @Test
     void loadsEveryComponentOfASingleFileCheckpoint() throws Exception {
         Path ckpt = CombinedCheckpoint.write(dir, EnumSet.allOf(Part.class), n -> false);
-        try (Sd3Model m = Sd3Model.load(ckpt, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()))) {
+        try (Sd3Model m = Sd3Model.load(ckpt, OnnxOptions.cpu(), withTokenizers(CombinedCheckpoint.options()))) {
             assertThat(m.format()).isEqualTo(Sd3Model.Format.CHECKPOINT);
             assertThat(m.encoders()).extracting(TextEncoder::role)
                     .containsExactly(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5);
@@ -77,7 +77,7 @@ class Sd3ModelTest {
     @Test
     void missingEncodersAreAbsentAndTheLayoutStillFitsTheDenoiser() throws Exception {
         Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_G), n -> false);
-        try (Sd3Model m = Sd3Model.load(ckpt, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()))) {
+        try (Sd3Model m = Sd3Model.load(ckpt, OnnxOptions.cpu(), withTokenizers(CombinedCheckpoint.options()))) {
             assertThat(m.encoders()).extracting(TextEncoder::role).containsExactly(EncoderRole.CLIP_G);
             assertThat(m.encoder(EncoderRole.T5)).isEmpty();
             assertThat(m.vae()).isEmpty();
@@ -93,7 +93,7 @@ class Sd3ModelTest {
         String missing = "text_encoders.clip_l.transformer.text_model.encoder.layers.1.mlp.fc2.weight";
         Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_L, Part.CLIP_G), missing::equals);
         for (boolean lowMemory : new boolean[] {false, true}) {
-            assertThatThrownBy(() -> Sd3Model.load(ckpt, SessionConfig.cpu(),
+            assertThatThrownBy(() -> Sd3Model.load(ckpt, OnnxOptions.cpu(),
                     CombinedCheckpoint.options().withLowMemory(lowMemory)))
                     .as("lowMemory=" + lowMemory)
                     .isInstanceOf(ModelLoadException.class)
@@ -104,8 +104,8 @@ class Sd3ModelTest {
     @Test
     void lowMemoryEncodersGiveTheSameFeaturesAsLoadedOnes() throws Exception {
         Path ckpt = CombinedCheckpoint.write(dir, EnumSet.allOf(Part.class), n -> false);
-        try (Sd3Model eager = Sd3Model.load(ckpt, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()));
-             Sd3Model lazy = Sd3Model.load(ckpt, SessionConfig.cpu(),
+        try (Sd3Model eager = Sd3Model.load(ckpt, OnnxOptions.cpu(), withTokenizers(CombinedCheckpoint.options()));
+             Sd3Model lazy = Sd3Model.load(ckpt, OnnxOptions.cpu(),
                      withTokenizers(CombinedCheckpoint.options().withLowMemory(true)))) {
             assertThat(lazy.lowMemory()).isTrue();
             assertThat(lazy.layout().slots()).isEqualTo(eager.layout().slots());
@@ -133,9 +133,9 @@ class Sd3ModelTest {
         Path t5 = CombinedCheckpoint.golden("encoders/t5xxl/weights.safetensors"); // unprefixed, as standalone
         for (boolean lowMemory : new boolean[] {false, true}) {
             Sd3Model.Options o = withTokenizers(CombinedCheckpoint.options().withLowMemory(lowMemory));
-            try (Sd3Model reference = Sd3Model.load(combined, SessionConfig.cpu(), o);
-                 Sd3Model without = Sd3Model.load(noT5, SessionConfig.cpu(), o);
-                 Sd3Model split = Sd3Model.load(noT5, SessionConfig.cpu(), o.withEncoderFile(EncoderRole.T5, t5))) {
+            try (Sd3Model reference = Sd3Model.load(combined, OnnxOptions.cpu(), o);
+                 Sd3Model without = Sd3Model.load(noT5, OnnxOptions.cpu(), o);
+                 Sd3Model split = Sd3Model.load(noT5, OnnxOptions.cpu(), o.withEncoderFile(EncoderRole.T5, t5))) {
                 assertThat(without.encoder(EncoderRole.T5)).isEmpty();
                 assertThat(split.encoders()).extracting(TextEncoder::role)
                         .containsExactly(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5);
@@ -158,8 +158,8 @@ class Sd3ModelTest {
         Path partial = CombinedCheckpoint.write(dir.resolve("partial"), EnumSet.of(Part.CLIP_L), missing::equals);
         Path whole = CombinedCheckpoint.write(dir.resolve("whole"), EnumSet.of(Part.CLIP_L), n -> false);
         Path clipL = CombinedCheckpoint.golden("encoders/clip_l/weights.safetensors");
-        try (Sd3Model reference = Sd3Model.load(whole, SessionConfig.cpu(), withTokenizers(CombinedCheckpoint.options()));
-             Sd3Model m = Sd3Model.load(partial, SessionConfig.cpu(),
+        try (Sd3Model reference = Sd3Model.load(whole, OnnxOptions.cpu(), withTokenizers(CombinedCheckpoint.options()));
+             Sd3Model m = Sd3Model.load(partial, OnnxOptions.cpu(),
                      withTokenizers(CombinedCheckpoint.options()).withEncoderFile(EncoderRole.CLIP_L, clipL))) {
             EncodedText a = reference.encoder(EncoderRole.CLIP_L).orElseThrow().encode(List.of("a cat"));
             EncodedText b = m.encoder(EncoderRole.CLIP_L).orElseThrow().encode(List.of("a cat"));
@@ -172,14 +172,14 @@ class Sd3ModelTest {
     void aMissingOrWrongStandaloneEncoderFileIsAClearError() throws Exception {
         Path ckpt = CombinedCheckpoint.write(dir, EnumSet.of(Part.CLIP_L), n -> false);
         Path missing = dir.resolve("t5xxl_fp16.safetensors");
-        assertThatThrownBy(() -> Sd3Model.load(ckpt, SessionConfig.cpu(),
+        assertThatThrownBy(() -> Sd3Model.load(ckpt, OnnxOptions.cpu(),
                 CombinedCheckpoint.options().withEncoderFile(EncoderRole.T5, missing)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining(missing.toString())
                 .hasMessageContaining("t5xxl");
         // A CLIP file given as T5: the T5 loader says what it expected.
         Path clipL = CombinedCheckpoint.golden("encoders/clip_l/weights.safetensors");
-        assertThatThrownBy(() -> Sd3Model.load(ckpt, SessionConfig.cpu(),
+        assertThatThrownBy(() -> Sd3Model.load(ckpt, OnnxOptions.cpu(),
                 CombinedCheckpoint.options().withEncoderFile(EncoderRole.T5, clipL)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("T5");
@@ -207,7 +207,7 @@ class Sd3ModelTest {
         Files.createDirectories(root.resolve("scheduler"));
         Files.writeString(root.resolve("scheduler").resolve("scheduler_config.json"), "{\"shift\": 2.5}");
 
-        try (Sd3Model m = Sd3Model.load(root, SessionConfig.cpu(), CombinedCheckpoint.options())) {
+        try (Sd3Model m = Sd3Model.load(root, OnnxOptions.cpu(), CombinedCheckpoint.options())) {
             assertThat(m.format()).isEqualTo(Sd3Model.Format.DIFFUSERS);
             assertThat(m.shift()).isEqualTo(2.5);
             assertThat(m.encoders()).extracting(TextEncoder::role)
@@ -219,7 +219,7 @@ class Sd3ModelTest {
 
     @Test
     void aFolderWithoutTransformerIsAClearError() throws Exception {
-        assertThatThrownBy(() -> Sd3Model.load(dir, SessionConfig.cpu()))
+        assertThatThrownBy(() -> Sd3Model.load(dir, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("transformer/");
     }
@@ -227,7 +227,7 @@ class Sd3ModelTest {
     @Test
     void closeIsIdempotentAndComponentsAreGoneAfterIt() throws Exception {
         Path ckpt = CombinedCheckpoint.write(dir, Set.of(Part.CLIP_L), n -> false);
-        Sd3Model m = Sd3Model.load(ckpt, SessionConfig.cpu(), CombinedCheckpoint.options()
+        Sd3Model m = Sd3Model.load(ckpt, OnnxOptions.cpu(), CombinedCheckpoint.options()
                 .withPooled(OnnxClipEncoder.PooledConvention.PROJECTED));
         m.close();
         m.close();

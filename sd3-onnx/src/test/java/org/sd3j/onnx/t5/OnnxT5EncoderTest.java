@@ -13,7 +13,7 @@ import org.sd3j.ModelLoadException;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Half;
 import org.sd3j.onnx.safetensors.Safetensors;
@@ -63,7 +63,7 @@ class OnnxT5EncoderTest {
 
     @Test
     void encodeIdsReturnsTheLastHiddenStateWithoutPooledVector() {
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), SessionConfig.cpu()); TensorSource g = golden()) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), OnnxOptions.cpu()); TensorSource g = golden()) {
             EncodedText out = enc.encodeIds(T5ParityTest.goldenIds(g));
             assertThat(enc.role()).isEqualTo(EncoderRole.T5);
             assertThat(out.tokens().shape()).containsExactly(2, 77, 192);
@@ -76,7 +76,7 @@ class OnnxT5EncoderTest {
     void anySequenceLengthIsAccepted() {
         // Without a mask every token attends to every other: a shorter input is a different computation, but the
         // graph must accept any length (the bias is computed from the run-time length).
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), SessionConfig.cpu())) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), OnnxOptions.cpu())) {
             assertThat(enc.encodeIds(new long[][] {{5, 1}}).tokens().shape()).containsExactly(1, 2, 192);
             assertThat(enc.encodeIds(new long[][] {{7}}).tokens().shape()).containsExactly(1, 1, 192);
             long[][] longIds = new long[1][300];
@@ -91,7 +91,7 @@ class OnnxT5EncoderTest {
     @Test
     void singleFileCheckpointPrefixIsFound(@TempDir Path dir) {
         Path file = rewrite(dir, "sd3.safetensors", n -> T5Weights.CHECKPOINT_PREFIX + n, DType.F32);
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(file, SessionConfig.cpu()); TensorSource g = golden()) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(file, OnnxOptions.cpu()); TensorSource g = golden()) {
             assertThat(enc.encodeIds(T5ParityTest.goldenIds(g)).tokens()
                     .maxAbsDiff(g.toFloatTensor("last_hidden_state"))).isLessThan(1e-4);
         }
@@ -101,7 +101,7 @@ class OnnxT5EncoderTest {
     void tiedSharedEmbeddingIsUsedWhenEmbedTokensIsAbsent(@TempDir Path dir) {
         Path file = rewrite(dir, "t5.safetensors",
                 n -> n.equals("encoder.embed_tokens.weight") ? "shared.weight" : n, DType.F32);
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(file, SessionConfig.cpu()); TensorSource g = golden()) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(file, OnnxOptions.cpu()); TensorSource g = golden()) {
             assertThat(enc.encodeIds(T5ParityTest.goldenIds(g)).tokens()
                     .maxAbsDiff(g.toFloatTensor("last_hidden_state"))).isLessThan(1e-4);
         }
@@ -111,8 +111,8 @@ class OnnxT5EncoderTest {
     void float16CheckpointMatchesItsFloat32Twin(@TempDir Path dir) {
         Path half = rewrite(dir, "half.safetensors", n -> n, DType.F16);
         Path wide = rewrite(dir, "wide.safetensors", n -> n, DType.F32, true);
-        try (OnnxT5Encoder h = OnnxT5Encoder.load(half, SessionConfig.cpu());
-             OnnxT5Encoder w = OnnxT5Encoder.load(wide, SessionConfig.cpu());
+        try (OnnxT5Encoder h = OnnxT5Encoder.load(half, OnnxOptions.cpu());
+             OnnxT5Encoder w = OnnxT5Encoder.load(wide, OnnxOptions.cpu());
              TensorSource g = golden()) {
             Tensor ids = OnnxT5Encoder.toTensor(T5ParityTest.goldenIds(g), 1000);
             Tensor a = h.encodeIds(T5ParityTest.goldenIds(g)).tokens();
@@ -121,7 +121,7 @@ class OnnxT5EncoderTest {
             Tensor c;
             try (TensorSource src = Safetensors.open(wide)) {
                 T5Weights tw = T5Weights.of(src, wide);
-                try (GraphSession s = GraphSession.create(T5Graph.build(T5Config.infer(tw), tw), SessionConfig.cpu(),
+                try (GraphSession s = GraphSession.create(T5Graph.build(T5Config.infer(tw), tw), OnnxOptions.cpu(),
                         GraphSession.WeightBinding.INPUTS)) {
                     c = s.run(Map.of(T5Graph.INPUT_IDS, ids)).get(T5Graph.OUTPUT);
                 }
@@ -149,7 +149,7 @@ class OnnxT5EncoderTest {
         }
         Path file = dir.resolve("bf16.safetensors");
         out.write(file);
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(file, SessionConfig.cpu()); TensorSource g = golden()) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(file, OnnxOptions.cpu()); TensorSource g = golden()) {
             Tensor t = enc.encodeIds(T5ParityTest.goldenIds(g)).tokens();
             double d = t.maxAbsDiff(g.toFloatTensor("last_hidden_state"));
             assertThat(d).isGreaterThan(1e-4).isLessThan(0.5);
@@ -162,11 +162,11 @@ class OnnxT5EncoderTest {
         for (DType dtype : new DType[] {DType.F32, DType.F16}) {
             Path file = rewrite(dir, "t5-" + dtype + ".safetensors", n -> n, dtype);
             Path model = dir.resolve(dtype.toString()).resolve("model.onnx");
-            try (TensorSource g = golden(); OnnxT5Encoder enc = OnnxT5Encoder.load(file, SessionConfig.cpu())) {
+            try (TensorSource g = golden(); OnnxT5Encoder enc = OnnxT5Encoder.load(file, OnnxOptions.cpu())) {
                 java.nio.file.Files.createDirectories(model.getParent());
                 enc.graph().save(model);
                 Tensor ids = OnnxT5Encoder.toTensor(T5ParityTest.goldenIds(g), 1000);
-                try (GraphSession s = GraphSession.load(model, SessionConfig.cpu())) {
+                try (GraphSession s = GraphSession.load(model, OnnxOptions.cpu())) {
                     assertThat(s.inputNames()).containsExactly(T5Graph.INPUT_IDS);
                     assertThat(s.outputNames()).containsExactly(T5Graph.OUTPUT);
                     Tensor saved = s.run(Map.of(T5Graph.INPUT_IDS, ids)).get(T5Graph.OUTPUT);
@@ -192,9 +192,9 @@ class OnnxT5EncoderTest {
 
     @Test
     void encodeUsesThePluggedTokenizer() {
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), SessionConfig.cpu(),
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), OnnxOptions.cpu(),
                 p -> p.isEmpty() ? new long[] {1, 0, 0} : new long[] {p.length(), 1, 0});
-             OnnxT5Encoder plain = OnnxT5Encoder.load(weights(), SessionConfig.cpu())) {
+             OnnxT5Encoder plain = OnnxT5Encoder.load(weights(), OnnxOptions.cpu())) {
             Tensor viaText = enc.encode(List.of("abcd", "")).tokens();
             Tensor viaIds = plain.encodeIds(new long[][] {{4, 1, 0}, {1, 0, 0}}).tokens();
             assertThat(viaText.maxAbsDiff(viaIds)).isZero();
@@ -203,7 +203,7 @@ class OnnxT5EncoderTest {
 
     @Test
     void encodeWithoutTokenizerFailsClearly() {
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), SessionConfig.cpu())) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), OnnxOptions.cpu())) {
             assertThatThrownBy(() -> enc.encode(List.of("a cat")))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("has no tokenizer");
@@ -212,7 +212,7 @@ class OnnxT5EncoderTest {
 
     @Test
     void badIdsAreRejected() {
-        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), SessionConfig.cpu())) {
+        try (OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), OnnxOptions.cpu())) {
             assertThatThrownBy(() -> enc.encodeIds(new long[][] {{1, 2}, {1}}))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessage("ids rows must all have length 2, found 1 in row 1");
@@ -226,7 +226,7 @@ class OnnxT5EncoderTest {
 
     @Test
     void closedEncoderRefusesWorkAndClosesTwice() {
-        OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), SessionConfig.cpu());
+        OnnxT5Encoder enc = OnnxT5Encoder.load(weights(), OnnxOptions.cpu());
         enc.close();
         enc.close();
         assertThatThrownBy(() -> enc.encodeIds(new long[][] {{1}}))
@@ -238,7 +238,7 @@ class OnnxT5EncoderTest {
     void fileWithoutT5IsAClearError(@TempDir Path dir) {
         Path file = dir.resolve("other.safetensors");
         SafetensorsWriter.create().add("model.diffusion_model.x", new float[] {1}, 1).write(file);
-        assertThatThrownBy(() -> OnnxT5Encoder.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> OnnxT5Encoder.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("no T5 encoder weights found")
                 .hasMessageContaining("text_encoders.t5xxl.transformer.");
@@ -248,7 +248,7 @@ class OnnxT5EncoderTest {
     void partialCheckpointNamesTheMissingTensor(@TempDir Path dir) {
         Path file = rewrite(dir, "partial.safetensors",
                 n -> n.equals("encoder.block.1.layer.1.DenseReluDense.wo.weight") ? "dropped" : n, DType.F32);
-        assertThatThrownBy(() -> OnnxT5Encoder.load(file, SessionConfig.cpu()))
+        assertThatThrownBy(() -> OnnxT5Encoder.load(file, OnnxOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("missing tensor 'encoder.block.1.layer.1.DenseReluDense.wo.weight'");
     }
@@ -263,7 +263,7 @@ class OnnxT5EncoderTest {
             T5Weights w = T5Weights.of(src, weights());
             T5Config cfg = T5Config.infer(w);
             int s = 600;
-            try (GraphSession session = GraphSession.create(T5Graph.build(cfg, w, true), SessionConfig.cpu())) {
+            try (GraphSession session = GraphSession.create(T5Graph.build(cfg, w, true), OnnxOptions.cpu())) {
                 Tensor buckets = session.run(Map.of(T5Graph.INPUT_IDS, Tensor.zeros(1, s))).get(T5Graph.BUCKETS);
                 for (int q = 0; q < s; q++) {
                     for (int k = 0; k < s; k++) {

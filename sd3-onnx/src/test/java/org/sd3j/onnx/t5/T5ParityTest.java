@@ -11,7 +11,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.sd3j.onnx.graph.GraphSession;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -54,7 +54,7 @@ class T5ParityTest {
         weightsFile = Safetensors.open(resource("weights.safetensors"));
         golden = Safetensors.open(resource("tokens77.safetensors"));
         T5Weights w = T5Weights.of(weightsFile, resource("weights.safetensors"));
-        session = GraphSession.create(T5Graph.build(T5Config.infer(w), w, true), SessionConfig.cpu(),
+        session = GraphSession.create(T5Graph.build(T5Config.infer(w), w, true), OnnxOptions.cpu(),
                 GraphSession.WeightBinding.INITIALIZERS);
         outputs = session.run(Map.of(T5Graph.INPUT_IDS, OnnxT5Encoder.toTensor(goldenIds(golden), 1000)));
     }

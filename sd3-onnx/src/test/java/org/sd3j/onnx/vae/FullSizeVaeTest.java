@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.model.LatentDistribution;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.tensor.Tensor;
 
@@ -100,7 +100,7 @@ class FullSizeVaeTest {
     @Test
     void realGeometryEncodesAndDecodes() {
         Path file = writeSd3Vae(dir.resolve("sd3_vae.safetensors"));
-        try (OnnxVae vae = OnnxVae.load(file, SessionConfig.cpu())) {
+        try (OnnxVae vae = OnnxVae.load(file, OnnxOptions.cpu())) {
             assertThat(vae.config().levelChannels()).containsExactly(128, 256, 512, 512);
             assertThat(vae.config().resBlocks()).isEqualTo(2);
             Tensor image = TiledDecoderTest.random(1, 3, 256, 256);

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.Test;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -89,7 +89,7 @@ class TiledDecoderTest {
 
     @Test
     void tiledVaeDecodeIsCloseToTheWholeDecode() {
-        try (OnnxVae vae = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), SessionConfig.cpu());
+        try (OnnxVae vae = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), OnnxOptions.cpu());
              TensorSource g = Safetensors.open(VaeParityTest.resource("decode_8x8.safetensors"))) {
             Tensor latent = g.toFloatTensor("latent");
             Tensor whole = vae.decode(latent);

@@ -6,7 +6,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -15,7 +15,7 @@ class VaeInputErrorsTest {
 
     @BeforeAll
     void load() {
-        vae = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), SessionConfig.cpu());
+        vae = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), OnnxOptions.cpu());
     }
 
     @AfterAll
@@ -46,7 +46,7 @@ class VaeInputErrorsTest {
 
     @Test
     void closedVaeRefusesWork() {
-        OnnxVae other = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), SessionConfig.cpu());
+        OnnxVae other = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), OnnxOptions.cpu());
         other.close();
         other.close();
         assertThatThrownBy(() -> other.decode(Tensor.zeros(1, 16, 2, 2)))

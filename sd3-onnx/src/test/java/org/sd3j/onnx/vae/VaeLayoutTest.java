@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.ModelLoadException;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
@@ -35,7 +35,7 @@ class VaeLayoutTest {
 
     @BeforeAll
     void load() {
-        reference = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), SessionConfig.cpu());
+        reference = OnnxVae.load(VaeParityTest.resource("weights.safetensors"), OnnxOptions.cpu());
         try (TensorSource d = Safetensors.open(VaeParityTest.resource("decode_8x8.safetensors"));
              TensorSource e = Safetensors.open(VaeParityTest.resource("encode_32x32.safetensors"))) {
             latent = d.toFloatTensor("latent");
@@ -84,7 +84,7 @@ class VaeLayoutTest {
     @Test
     void loadsWithoutThePrefix() {
         Path p = rewrite("noprefix.safetensors", n -> n.substring(PREFIX.length()), DType.F32, null);
-        try (OnnxVae vae = OnnxVae.load(p, SessionConfig.cpu())) {
+        try (OnnxVae vae = OnnxVae.load(p, OnnxOptions.cpu())) {
             assertSameAsReference(vae, 0);
         }
     }
@@ -124,7 +124,7 @@ class VaeLayoutTest {
         Path p = rewrite("diffusion_pytorch_model.safetensors", VaeLayoutTest::diffusers, DType.F32,
                 n -> n.contains("attn_1.") && n.endsWith(".weight") && !n.contains(".norm.") ? new long[] {64, 64}
                         : null);
-        try (OnnxVae vae = OnnxVae.load(p, SessionConfig.cpu())) {
+        try (OnnxVae vae = OnnxVae.load(p, OnnxOptions.cpu())) {
             assertThat(vae.config()).isEqualTo(reference.config());
             assertSameAsReference(vae, 0);
         }
@@ -138,7 +138,7 @@ class VaeLayoutTest {
                         : null), folder.resolve("diffusion_pytorch_model.safetensors"));
         java.nio.file.Files.writeString(folder.resolve("config.json"), "{\"_class_name\": \"AutoencoderKL\",\n"
                 + "  \"latent_channels\": 16, \"scaling_factor\": 1.25, \"shift_factor\": 0.125}");
-        try (OnnxVae vae = OnnxVae.load(folder, SessionConfig.cpu())) {
+        try (OnnxVae vae = OnnxVae.load(folder, OnnxOptions.cpu())) {
             assertThat(vae.latentFormat()).isEqualTo(new org.sd3j.model.LatentFormat(16, 8, 1.25, 0.125));
             assertSameAsReference(vae, 0);
         }
@@ -147,7 +147,7 @@ class VaeLayoutTest {
     @Test
     void loadsFloat16Weights() {
         Path p = rewrite("half.safetensors", n -> n, DType.F16, null);
-        try (OnnxVae vae = OnnxVae.load(p, SessionConfig.cpu())) {
+        try (OnnxVae vae = OnnxVae.load(p, OnnxOptions.cpu())) {
             assertSameAsReference(vae, 0.05);
         }
     }
@@ -155,7 +155,7 @@ class VaeLayoutTest {
     @Test
     void loadsADecoderOnlyFile() {
         Path p = rewrite("decoder.safetensors", n -> n.contains(".encoder.") ? null : n, DType.F32, null);
-        try (OnnxVae vae = OnnxVae.load(p, SessionConfig.cpu())) {
+        try (OnnxVae vae = OnnxVae.load(p, OnnxOptions.cpu())) {
             assertThat(vae.decode(latent).maxAbsDiff(reference.decode(latent))).isEqualTo(0.0);
             assertThatThrownBy(() -> vae.encode(image)).isInstanceOf(UnsupportedOperationException.class)
                     .hasMessageContaining("has no encoder weights");
@@ -165,7 +165,7 @@ class VaeLayoutTest {
     @Test
     void fileWithoutVaeWeightsIsAClearError() {
         Path p = rewrite("other.safetensors", n -> n.replace(PREFIX, "model.diffusion_model."), DType.F32, null);
-        assertThatThrownBy(() -> OnnxVae.load(p, SessionConfig.cpu())).isInstanceOf(ModelLoadException.class)
+        assertThatThrownBy(() -> OnnxVae.load(p, OnnxOptions.cpu())).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("no SD3 VAE weights found")
                 .hasMessageContaining("first_stage_model.decoder.conv_in.weight");
     }
@@ -174,7 +174,7 @@ class VaeLayoutTest {
     void quantConvolutionsAreRejected() {
         Path p = rewrite("sdxl_like.safetensors",
                 n -> n.endsWith("decoder.conv_in.bias") ? PREFIX + "post_quant_conv.weight" : n, DType.F32, null);
-        assertThatThrownBy(() -> OnnxVae.load(p, SessionConfig.cpu())).isInstanceOf(ModelLoadException.class)
+        assertThatThrownBy(() -> OnnxVae.load(p, OnnxOptions.cpu())).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("VAE has 'first_stage_model.post_quant_conv.weight'");
     }
 
@@ -182,7 +182,7 @@ class VaeLayoutTest {
     void missingTensorIsNamed() {
         Path p = rewrite("partial.safetensors",
                 n -> n.endsWith("decoder.mid.attn_1.q.bias") ? null : n, DType.F32, null);
-        assertThatThrownBy(() -> OnnxVae.load(p, SessionConfig.cpu())).isInstanceOf(ModelLoadException.class)
+        assertThatThrownBy(() -> OnnxVae.load(p, OnnxOptions.cpu())).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("missing tensor 'first_stage_model.decoder.mid.attn_1.q.bias'");
     }
 
@@ -190,7 +190,7 @@ class VaeLayoutTest {
     void wrongShapeIsNamed() {
         Path p = rewrite("badshape.safetensors", n -> n, DType.F32,
                 n -> n.endsWith("decoder.mid.attn_1.norm.weight") ? new long[] {8, 8} : null);
-        assertThatThrownBy(() -> OnnxVae.load(p, SessionConfig.cpu())).isInstanceOf(ModelLoadException.class)
+        assertThatThrownBy(() -> OnnxVae.load(p, OnnxOptions.cpu())).isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("tensor 'first_stage_model.decoder.mid.attn_1.norm.weight' has shape [8, 8],"
                         + " expected [64]");
     }

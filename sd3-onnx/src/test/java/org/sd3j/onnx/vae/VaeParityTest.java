@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.sd3j.model.LatentDistribution;
 import org.sd3j.model.LatentFormat;
-import org.sd3j.onnx.runtime.SessionConfig;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
@@ -40,7 +40,7 @@ class VaeParityTest {
 
     @BeforeAll
     void load() {
-        vae = OnnxVae.load(resource("weights.safetensors"), SessionConfig.cpu());
+        vae = OnnxVae.load(resource("weights.safetensors"), OnnxOptions.cpu());
     }
 
     @AfterAll
