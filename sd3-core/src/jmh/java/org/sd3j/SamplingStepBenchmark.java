@@ -70,7 +70,8 @@ public class SamplingStepBenchmark {
         Conditioning negative = encoder.encode(java.util.List.of(""));
         sigmas = Schedule.flowMatch().sigmas(28, TimeShift.of(3.0));
         Generation handle = new Generation(null, GenerationRequest.of("bench"));
-        model = new GuidedVelocity(new NoOpDenoiser(), positive, negative, 7.0, null, handle, shape);
+        model = new GuidedVelocity(new NoOpDenoiser(), positive, negative, 7.0, null, handle, shape,
+                GuidanceBatching.BATCHED);
         x = Tensor.zeros(shape);
         new BatchNoise(42, 1).fillNormal(x);
         run = Samplers.forName(sampler).start(sigmas, new BatchNoise(7, 1));

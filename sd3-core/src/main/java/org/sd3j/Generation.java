@@ -1,17 +1,23 @@
 package org.sd3j;
 
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.sd3j.model.BoundDenoiser;
 
 /**
  * A single-use handle on one generation: {@link #execute()} runs it on the calling thread; {@link #cancel()},
- * from any thread, stops it before the next denoiser call. Interrupting the executing thread cancels it too
- * (the interrupt flag stays set).
+ * from any thread, stops it: a denoiser call in flight is aborted where the backend can abort one (ONNX Runtime
+ * backends do), and no denoiser call starts afterwards. Interrupting the executing thread cancels it too, before
+ * the next denoiser call (the interrupt flag stays set).
  */
 public final class Generation {
     private final Sd3Pipeline pipeline;
     private final GenerationRequest request;
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean canceled;
+    /** Bound denoisers of the running generation, aborted by cancel(). */
+    private final CopyOnWriteArrayList<BoundDenoiser> inFlight = new CopyOnWriteArrayList<>();
 
     Generation(Sd3Pipeline pipeline, GenerationRequest request) {
         this.pipeline = pipeline;
@@ -35,9 +41,31 @@ public final class Generation {
         return new GenerationRun(pipeline, request, this).run();
     }
 
-    /** Asks the generation to stop; no denoiser call starts after this returns. Idempotent. */
+    /**
+     * Asks the generation to stop: aborts the denoiser call in flight (where the backend can) and no denoiser call
+     * starts after this returns. Idempotent; returns at once.
+     */
     public void cancel() {
         canceled = true;
+        for (BoundDenoiser d : inFlight) {
+            d.abort();
+        }
+    }
+
+    void register(BoundDenoiser d) {
+        inFlight.add(d);
+        if (canceled) {
+            d.abort(); // cancel() may have run before the registration
+        }
+    }
+
+    void unregister(BoundDenoiser d) {
+        inFlight.remove(d);
+    }
+
+    GenerationCanceledException canceledException(int completedSteps) {
+        return new GenerationCanceledException("Generation canceled after " + completedSteps + " steps",
+                completedSteps);
     }
 
     public boolean isCanceled() {
@@ -47,8 +75,7 @@ public final class Generation {
     /** Throws when canceled or interrupted; called before every denoiser evaluation. */
     void checkCanceled(int completedSteps) {
         if (canceled) {
-            throw new GenerationCanceledException("Generation canceled after " + completedSteps + " steps",
-                    completedSteps);
+            throw canceledException(completedSteps);
         }
         if (Thread.currentThread().isInterrupted()) {
             canceled = true;

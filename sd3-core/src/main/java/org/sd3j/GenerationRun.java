@@ -111,23 +111,24 @@ final class GenerationRun {
         long encoded = System.nanoTime();
 
         SamplerRun run = s.sampler.start(s.sigmas, noise);
-        GuidedVelocity model = new GuidedVelocity(pipeline.denoiser(), positive, negative, s.guidance,
-                pipeline.skipLayerGuidance().orElse(null), handle, shape);
         int total = s.sigmas.steps() - s.startIndex;
-        long stepStart = System.nanoTime();
-        for (int i = s.startIndex; i < s.sigmas.steps(); i++) {
-            handle.checkCanceled(progress.completed);
-            model.beginStep(i, progress.completed, s.sigmas.steps());
-            run.step(i, x, model);
-            if (latentMask != null) {
-                blendKnownRegion(x, latentMask, imageLatents, initialNoise, s.sigmas.get(i + 1));
+        try (GuidedVelocity model = new GuidedVelocity(pipeline.denoiser(), positive, negative, s.guidance,
+                pipeline.skipLayerGuidance().orElse(null), handle, shape, pipeline.guidanceBatching())) {
+            long stepStart = System.nanoTime();
+            for (int i = s.startIndex; i < s.sigmas.steps(); i++) {
+                handle.checkCanceled(progress.completed);
+                model.beginStep(i, progress.completed, s.sigmas.steps());
+                run.step(i, x, model);
+                if (latentMask != null) {
+                    blendKnownRegion(x, latentMask, imageLatents, initialNoise, s.sigmas.get(i + 1));
+                }
+                progress.completed++;
+                long now = System.nanoTime();
+                Tensor current = x;
+                listener.onStep(new StepEvent(progress.completed, total, i, s.sigmas.get(i), s.sigmas.get(i + 1),
+                        Duration.ofNanos(now - start), Duration.ofNanos(now - stepStart), current::copy));
+                stepStart = now;
             }
-            progress.completed++;
-            long now = System.nanoTime();
-            Tensor current = x;
-            listener.onStep(new StepEvent(progress.completed, total, i, s.sigmas.get(i), s.sigmas.get(i + 1),
-                    Duration.ofNanos(now - start), Duration.ofNanos(now - stepStart), current::copy));
-            stepStart = now;
         }
         long denoised = System.nanoTime();
 

@@ -58,6 +58,7 @@ public final class Sd3Pipeline {
     private final GenerationListener listener;
     private final SkipLayerGuidance skipLayerGuidance;
     private final String modelName;
+    private final GuidanceBatching guidanceBatching;
     /** What the builder was given explicitly (null when derived), so that toBuilder() keeps deriving it. */
     private final LatentFormat configuredLatentFormat;
     private final String configuredModelName;
@@ -79,6 +80,7 @@ public final class Sd3Pipeline {
         this.listener = b.listener;
         this.skipLayerGuidance = b.skipLayerGuidance;
         this.modelName = b.modelName != null ? b.modelName : defaultModelName(b.denoiser);
+        this.guidanceBatching = b.guidanceBatching;
         this.configuredLatentFormat = b.latentFormat;
         this.configuredModelName = b.modelName;
     }
@@ -134,6 +136,7 @@ public final class Sd3Pipeline {
         b.listener = listener;
         b.skipLayerGuidance = skipLayerGuidance;
         b.modelName = configuredModelName;
+        b.guidanceBatching = guidanceBatching;
         return b;
     }
 
@@ -194,6 +197,11 @@ public final class Sd3Pipeline {
         return Optional.ofNullable(skipLayerGuidance);
     }
 
+    /** How classifier-free guidance runs its two halves ({@link GuidanceBatching#BATCHED} by default). */
+    public GuidanceBatching guidanceBatching() {
+        return guidanceBatching;
+    }
+
     /** Model name recorded in image metadata. */
     public String modelName() {
         return modelName;
@@ -227,6 +235,7 @@ public final class Sd3Pipeline {
         private GenerationListener listener = GenerationListener.NONE;
         private SkipLayerGuidance skipLayerGuidance;
         private String modelName;
+        private GuidanceBatching guidanceBatching = GuidanceBatching.BATCHED;
 
         private Builder() {
         }
@@ -324,6 +333,15 @@ public final class Sd3Pipeline {
         /** Turns on skip-layer guidance; the denoiser must implement {@link BlockSkippingDenoiser}. */
         public Builder skipLayerGuidance(SkipLayerGuidance skipLayerGuidance) {
             this.skipLayerGuidance = Checks.notNull(skipLayerGuidance, "skipLayerGuidance");
+            return this;
+        }
+
+        /**
+         * How classifier-free guidance runs: one batch-2B call ({@link GuidanceBatching#BATCHED}, the default) or
+         * two batch-B calls ({@link GuidanceBatching#SEQUENTIAL}: lower peak memory).
+         */
+        public Builder guidanceBatching(GuidanceBatching guidanceBatching) {
+            this.guidanceBatching = Checks.notNull(guidanceBatching, "guidanceBatching");
             return this;
         }
 
