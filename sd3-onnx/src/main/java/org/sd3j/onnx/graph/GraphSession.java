@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
@@ -58,11 +59,15 @@ public final class GraphSession implements AutoCloseable {
     private final Map<String, OnnxTensor> weightInputs;
     private final Map<String, OnnxJavaType> inputTypes;
     private final Map<String, long[]> inputShapes;
+    private final LongAdder runNanos = new LongAdder();
+    private final LongAdder runCount = new LongAdder();
+    private final org.sd3j.onnx.runtime.OnnxRunListener runListener;
     private volatile boolean closed;
 
     private GraphSession(String name, OrtEnvironment env, OrtSession session, List<OnnxTensor> weightTensors,
-                         Map<String, OnnxTensor> weightInputs) {
+                         Map<String, OnnxTensor> weightInputs, org.sd3j.onnx.runtime.OnnxRunListener runListener) {
         this.name = name;
+        this.runListener = runListener;
         this.env = env;
         this.session = session;
         this.weightTensors = weightTensors;
@@ -135,7 +140,7 @@ public final class GraphSession implements AutoCloseable {
             OrtSession session = env.createSession(model, options);
             LOG.debug("Session for {} ({} weights, {} MB, as {}) created in {} ms", graph.name(), tensors.size(),
                     graph.weightBytes() >> 20, binding, (System.nanoTime() - start) / 1_000_000);
-            return new GraphSession(graph.name(), env, session, tensors, asInputs);
+            return new GraphSession(graph.name(), env, session, tensors, asInputs, config.runListener());
         } catch (org.sd3j.Sd3Exception e) {
             throw Closeables.closeAfterFailure(e, tensors.toArray(AutoCloseable[]::new));
         } catch (OrtException | RuntimeException e) {
@@ -189,7 +194,7 @@ public final class GraphSession implements AutoCloseable {
         try (OrtSession.SessionOptions options = options(config, bytes)) {
             OrtSession session = env.createSession(modelFile.toString(), options);
             LOG.debug("Session for {} created in {} ms", modelFile, (System.nanoTime() - start) / 1_000_000);
-            return new GraphSession(modelFile.toString(), env, session, List.of(), Map.of());
+            return new GraphSession(modelFile.toString(), env, session, List.of(), Map.of(), config.runListener());
         } catch (OrtException e) {
             throw new org.sd3j.ModelLoadException(modelFile, "ONNX Runtime cannot load the model: " + e.getMessage(), e);
         }
@@ -205,7 +210,8 @@ public final class GraphSession implements AutoCloseable {
     }
 
     /**
-     * Runs the graph on float32 inputs and copies every float output into a new {@link Tensor}.
+     * Runs the graph on float32 inputs (converted to the declared input types) and copies every float output into
+     * a new {@link Tensor}.
      *
      * @param inputs input name -> tensor (borrowed)
      */
@@ -214,14 +220,17 @@ public final class GraphSession implements AutoCloseable {
         Map<String, OnnxTensor> ort = new LinkedHashMap<>();
         try {
             for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
-                ort.put(e.getKey(), toOrt(e.getValue(), inputTypes.getOrDefault(e.getKey(), OnnxJavaType.FLOAT)));
+                ort.put(e.getKey(), OrtTensors.forRun(env, e.getValue(),
+                        inputTypes.getOrDefault(e.getKey(), OnnxJavaType.FLOAT)));
             }
             Map<String, OnnxTensor> feed = ort;
             if (!weightInputs.isEmpty()) {
                 feed = new LinkedHashMap<>(weightInputs);
                 feed.putAll(ort);
             }
+            long start = System.nanoTime();
             try (OrtSession.Result result = session.run(feed)) {
+                record(start);
                 Map<String, Tensor> out = new LinkedHashMap<>();
                 for (Map.Entry<String, OnnxValue> e : result) {
                     out.put(e.getKey(), fromOrt((OnnxTensor) e.getValue()));
@@ -237,38 +246,230 @@ public final class GraphSession implements AutoCloseable {
         }
     }
 
-    /** Converts a float tensor to the element type the graph declares for that input (exports vary). */
-    private OnnxTensor toOrt(Tensor t, OnnxJavaType type) throws OrtException {
-        FloatBuffer b = t.asFloatBuffer();
-        long[] shape = new long[t.rank()];
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = t.dim(i);
-        }
-        if (type == OnnxJavaType.FLOAT16) {
-            java.nio.ByteBuffer half = java.nio.ByteBuffer.allocateDirect(t.size() * 2).order(ByteOrder.nativeOrder());
-            for (int i = 0; i < t.size(); i++) {
-                half.putShort(i * 2, org.sd3j.onnx.safetensors.Half.floatToF16(t.get(i)));
+    private void record(long start) {
+        long nanos = System.nanoTime() - start;
+        runNanos.add(nanos);
+        runCount.increment();
+        runListener.onRun(name, nanos);
+    }
+
+    /** Wall time spent inside ONNX Runtime's run calls of this session so far, all threads together. */
+    public long runNanos() {
+        return runNanos.sum();
+    }
+
+    /** Number of completed run calls of this session. */
+    public long runCount() {
+        return runCount.sum();
+    }
+
+    /** The declared element type of each input (weights fed as inputs excluded), e.g. {@code FLOAT16}. */
+    public Map<String, String> inputTypes() {
+        Map<String, String> out = new LinkedHashMap<>();
+        inputTypes.forEach((k, v) -> out.put(k, v.name()));
+        return out;
+    }
+
+    /** The declared element type of each output, e.g. {@code FLOAT}. */
+    public Map<String, String> outputTypes() {
+        ensureOpen();
+        Map<String, String> out = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
+                if (e.getValue().getInfo() instanceof TensorInfo) {
+                    out.put(e.getKey(), ((TensorInfo) e.getValue().getInfo()).type.name());
+                }
             }
-            return OnnxTensor.createTensor(env, half, shape, OnnxJavaType.FLOAT16);
+        } catch (OrtException e) {
+            throw new BackendException(name, "outputInfo", e.getMessage(), e);
         }
-        if (type == OnnxJavaType.INT64) {
-            java.nio.LongBuffer longs = java.nio.ByteBuffer.allocateDirect(t.size() * 8).order(ByteOrder.nativeOrder())
-                    .asLongBuffer();
-            for (int i = 0; i < t.size(); i++) {
-                longs.put(i, Math.round(t.get(i)));
+        return out;
+    }
+
+    /**
+     * The graph's signature for error messages: {@code inputs [name TYPE[dims], ...], outputs [...]}, symbolic
+     * dimensions as -1.
+     */
+    public String describeSignature() {
+        return "inputs " + describe(inputTypes(), inputShapes()) + ", outputs " + describe(outputTypes(), outputShapes());
+    }
+
+    private static String describe(Map<String, String> types, Map<String, long[]> shapes) {
+        StringBuilder sb = new StringBuilder("[");
+        types.forEach((k, v) -> sb.append(sb.length() > 1 ? ", " : "").append(k).append(' ').append(v)
+                .append(java.util.Arrays.toString(shapes.get(k))));
+        return sb.append(']').toString();
+    }
+
+    /**
+     * Binds inputs that stay the same over many runs (a generation's conditioning) and the output to write, for
+     * runs that reuse every buffer: fixed inputs are converted once, varying inputs passed as the same tensors are
+     * wrapped once (float32) or refilled in place (other types), and float32 outputs are ONNX Runtime pinned
+     * outputs written straight into the caller's tensor.
+     *
+     * @param fixed   input name -> tensor, borrowed until the binding is closed
+     * @param varying the names of the inputs given to each {@link Binding#run}
+     * @param output  the output written by each run
+     */
+    public Binding bind(Map<String, Tensor> fixed, List<String> varying, String output) {
+        ensureOpen();
+        return new Binding(fixed, varying, output);
+    }
+
+    /**
+     * Runs of one session with reused buffers (see {@link GraphSession#bind}). Confined to one thread but for
+     * {@link #abort()}; closes what it created (idempotent).
+     */
+    public final class Binding implements AutoCloseable {
+        private final OrtSession.RunOptions runOptions;
+        private final List<AutoCloseable> owned = new ArrayList<>();
+        private final Map<String, OnnxTensor> feed = new LinkedHashMap<>();
+        private final String[] varying;
+        private final Tensor[] lastInputs;
+        private final OrtTensors.Staging[] staging;
+        private final String output;
+        private final OnnxJavaType outputType;
+        private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
+        private Tensor lastOutput;
+        private OrtTensors.Staging outputStaging;
+        private boolean closed;
+
+        private Binding(Map<String, Tensor> fixed, List<String> varying, String output) {
+            try {
+                this.runOptions = new OrtSession.RunOptions();
+                owned.add(runOptions);
+                feed.putAll(weightInputs);
+                for (Map.Entry<String, Tensor> e : fixed.entrySet()) {
+                    OnnxTensor t = OrtTensors.forRun(env, e.getValue(), typeOf(e.getKey()));
+                    owned.add(t);
+                    feed.put(e.getKey(), t);
+                }
+                NodeInfo out = session.getOutputInfo().get(output);
+                if (out == null || !(out.getInfo() instanceof TensorInfo)) {
+                    throw new IllegalArgumentException("output must be one of " + outputNames() + ", found " + output);
+                }
+                this.outputType = ((TensorInfo) out.getInfo()).type;
+            } catch (OrtException e) {
+                close();
+                throw new BackendException(name, "bind", e.getMessage(), e);
+            } catch (RuntimeException e) {
+                close();
+                throw e;
             }
-            return OnnxTensor.createTensor(env, longs, shape);
+            this.varying = varying.toArray(String[]::new);
+            this.lastInputs = new Tensor[this.varying.length];
+            this.staging = new OrtTensors.Staging[this.varying.length];
+            this.output = output;
         }
-        if (type != OnnxJavaType.FLOAT) {
-            throw new IllegalArgumentException("input type must be float, float16 or int64, found " + type);
+
+        private OnnxJavaType typeOf(String input) {
+            OnnxJavaType t = inputTypes.get(input);
+            if (t == null) {
+                throw new IllegalArgumentException("input must be one of " + inputTypes.keySet() + ", found " + input);
+            }
+            return t;
         }
-        if (b.order() != ByteOrder.nativeOrder()) {
-            FloatBuffer copy = java.nio.ByteBuffer.allocateDirect(t.size() * 4).order(ByteOrder.nativeOrder())
-                    .asFloatBuffer();
-            copy.put(b);
-            b = copy.flip();
+
+        /**
+         * One run: {@code inputs[i]} feeds the i-th varying input; the output is written into {@code out}, whose
+         * shape must be the output's.
+         */
+        public void run(Tensor out, Tensor... inputs) {
+            ensureOpen();
+            if (closed) {
+                throw new IllegalStateException("binding of session " + name + " is closed");
+            }
+            if (inputs.length != varying.length) {
+                throw new IllegalArgumentException("inputs must hold " + varying.length + " tensors "
+                        + java.util.Arrays.toString(varying) + ", found " + inputs.length);
+            }
+            try {
+                for (int i = 0; i < inputs.length; i++) {
+                    bindInput(i, inputs[i]);
+                }
+                bindOutput(out);
+                long start = System.nanoTime();
+                try (OrtSession.Result ignored = session.run(feed, java.util.Set.of(), pinned, runOptions)) {
+                    record(start);
+                }
+                if (outputStaging != null) {
+                    outputStaging.drainInto(out);
+                }
+            } catch (OrtException e) {
+                throw new BackendException(name, "run", e.getMessage(), e);
+            }
         }
-        return OnnxTensor.createTensor(env, b, shape);
+
+        private void bindInput(int i, Tensor t) throws OrtException {
+            OrtTensors.Staging s = staging[i];
+            if (t == lastInputs[i] && s == null) {
+                return; // the same float32 tensor, wrapped already: ONNX Runtime reads its current contents
+            }
+            OnnxJavaType type = typeOf(varying[i]);
+            if (s != null && java.util.Arrays.equals(s.shape, OrtTensors.shape(t))) {
+                s.fill(t);
+                lastInputs[i] = t;
+                return;
+            }
+            OnnxTensor previous = feed.get(varying[i]);
+            if (OrtTensors.wrappable(t, type)) {
+                feed.put(varying[i], OnnxTensor.createTensor(env, t.asFloatBuffer(), OrtTensors.shape(t)));
+                staging[i] = null;
+            } else {
+                staging[i] = new OrtTensors.Staging(env, type, OrtTensors.shape(t));
+                staging[i].fill(t);
+                feed.put(varying[i], staging[i].tensor);
+            }
+            lastInputs[i] = t;
+            if (previous != null) {
+                previous.close();
+            }
+        }
+
+        private void bindOutput(Tensor out) throws OrtException {
+            if (out == lastOutput) {
+                return;
+            }
+            OnnxTensor previous = pinned.get(output);
+            if (outputType == OnnxJavaType.FLOAT && OrtTensors.wrappable(out, OnnxJavaType.FLOAT)) {
+                pinned.put(output, OnnxTensor.createTensor(env, out.asFloatBuffer(), OrtTensors.shape(out)));
+                outputStaging = null;
+            } else {
+                outputStaging = new OrtTensors.Staging(env, outputType, OrtTensors.shape(out));
+                pinned.put(output, outputStaging.tensor);
+            }
+            lastOutput = out;
+            if (previous != null) {
+                previous.close();
+            }
+        }
+
+        /** Makes a run in flight on another thread, and every later one, fail at once. Any thread. */
+        public void abort() {
+            try {
+                runOptions.setTerminate(true);
+            } catch (OrtException e) {
+                LOG.warn("Could not abort a run of {}: {}", name, e.getMessage());
+            }
+        }
+
+        @Override
+        public void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            List<AutoCloseable> all = new ArrayList<>();
+            for (String v : varying == null ? new String[0] : varying) {
+                OnnxTensor t = feed.get(v);
+                if (t != null) {
+                    all.add(t);
+                }
+            }
+            all.addAll(pinned.values());
+            all.addAll(owned);
+            Closeables.closeAll(all);
+        }
     }
 
     private static Tensor fromOrt(OnnxTensor t) throws OrtException {

@@ -11,7 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.internal.Closeables;
+import org.sd3j.model.BindingDenoiser;
 import org.sd3j.model.BlockSkippingDenoiser;
+import org.sd3j.model.BoundDenoiser;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.graph.ElementType;
@@ -32,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Owns the checkpoint mapping and its sessions: {@link #close()} releases them (idempotent). Thread-safe.
  */
-public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable {
+public final class MmditDenoiser implements BlockSkippingDenoiser, BindingDenoiser, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MmditDenoiser.class);
 
     private final String name;
@@ -123,6 +125,21 @@ public final class MmditDenoiser implements BlockSkippingDenoiser, AutoCloseable
         GraphSession s = skipping.computeIfAbsent(key,
                 k -> GraphSession.create(MmditGraph.build(config, weights, k, attention), sessionConfig, binding));
         return run(s, latents, timesteps, conditioning);
+    }
+
+    /**
+     * Binds a generation's conditioning: context and pooled are handed to ONNX Runtime once, the latents and
+     * timestep tensors passed on each step are wrapped once, and the velocity is written into the caller's tensor
+     * (an ONNX Runtime pinned output). {@link BoundDenoiser#abort()} terminates a run in flight.
+     */
+    @Override
+    public BoundDenoiser bind(Conditioning conditioning, Set<Integer> skippedBlocks) {
+        ensureOpen();
+        GraphSession s = skippedBlocks.isEmpty() ? main : skipping.computeIfAbsent(
+                Set.copyOf(new TreeSet<>(skippedBlocks)),
+                k -> GraphSession.create(MmditGraph.build(config, weights, k, attention), sessionConfig, binding));
+        return MmditBinding.bind(s, conditioning, (latents, timesteps) -> MmditInputs.check(config, latents,
+                timesteps, conditioning));
     }
 
     private Tensor run(GraphSession session, Tensor latents, Tensor timesteps, Conditioning c) {

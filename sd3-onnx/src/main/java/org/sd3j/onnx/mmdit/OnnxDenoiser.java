@@ -10,7 +10,8 @@ import java.util.Map;
 import org.sd3j.ModelLoadException;
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.internal.Closeables;
-import org.sd3j.model.Denoiser;
+import org.sd3j.model.BindingDenoiser;
+import org.sd3j.model.BoundDenoiser;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
@@ -22,13 +23,16 @@ import org.sd3j.tensor.Tensor;
  *
  * <p>Owns its session; {@link #close()} releases it (idempotent). Thread-safe.
  */
-public final class OnnxDenoiser implements Denoiser, AutoCloseable {
+public final class OnnxDenoiser implements BindingDenoiser, AutoCloseable {
     private static final List<List<String>> INPUT_NAMES = List.of(
             List.of(MmditGraph.LATENTS, "sample", "x", "latent_model_input"),
             List.of(MmditGraph.TIMESTEP, "timesteps", "t"),
             List.of(MmditGraph.CONTEXT, "context", "prompt_embeds"),
             List.of(MmditGraph.POOLED, "y", "pooled_prompt_embeds", "pooled"));
     private static final int[] ROLE_RANKS = {4, 1, 3, 2};
+    private static final String EXPECTED_INPUTS = "[hidden_states [B, 16, h, w], timestep [B], "
+            + "encoder_hidden_states [B, S, D], pooled_projections [B, P]]";
+    private static final String EXPECTED_OUTPUT = "out_hidden_states [B, 16, h, w]";
     private static final List<String> OUTPUT_NAMES = List.of(MmditGraph.OUTPUT, "out_sample", "output", "sample");
 
     private final String name;
@@ -72,28 +76,36 @@ public final class OnnxDenoiser implements Denoiser, AutoCloseable {
                     }
                 }
                 if (roles[r] == null) {
-                    throw new ModelLoadException(modelFile, "cannot find the transformer input for "
-                            + INPUT_NAMES.get(r).get(0) + " (rank " + ROLE_RANKS[r] + "): inputs are "
-                            + describe(declared));
+                    throw new ModelLoadException(modelFile, "not an SD3 transformer: expected inputs "
+                            + EXPECTED_INPUTS + " and output " + EXPECTED_OUTPUT + " (or the names other exporters "
+                            + "use), found no input for " + INPUT_NAMES.get(r).get(0) + " (rank " + ROLE_RANKS[r]
+                            + "); the model has " + session.describeSignature());
+                }
+                long[] shape = declared.get(roles[r]);
+                if (shape.length != ROLE_RANKS[r]) {
+                    throw new ModelLoadException(modelFile, "not an SD3 transformer: expected inputs "
+                            + EXPECTED_INPUTS + " and output " + EXPECTED_OUTPUT + ", found " + roles[r] + " of rank "
+                            + shape.length + "; the model has " + session.describeSignature());
                 }
             }
             List<String> outs = session.outputNames();
             String out = OUTPUT_NAMES.stream().filter(outs::contains).findFirst()
                     .orElse(outs.size() == 1 ? outs.get(0) : null);
             if (out == null) {
-                throw new ModelLoadException(modelFile, "cannot tell which output is the velocity: expected one of "
-                        + OUTPUT_NAMES + " or a single output, found " + outs);
+                throw new ModelLoadException(modelFile, "not an SD3 transformer: expected the output "
+                        + EXPECTED_OUTPUT + " (or one of " + OUTPUT_NAMES + ", or a single output); the model has "
+                        + session.describeSignature());
+            }
+            long[] outShape = session.outputShapes().get(out);
+            if (outShape != null && outShape.length != 4) {
+                throw new ModelLoadException(modelFile, "not an SD3 transformer: expected the output "
+                        + EXPECTED_OUTPUT + ", found " + out + " of rank " + outShape.length + "; the model has "
+                        + session.describeSignature());
             }
             return new OnnxDenoiser(modelFile.toString(), session, roles, out);
         } catch (RuntimeException e) {
             throw Closeables.closeAfterFailure(e, session);
         }
-    }
-
-    private static String describe(Map<String, long[]> declared) {
-        StringBuilder sb = new StringBuilder("[");
-        declared.forEach((k, v) -> sb.append(sb.length() > 1 ? ", " : "").append(k).append(java.util.Arrays.toString(v)));
-        return sb.append(']').toString();
     }
 
     @Override
@@ -104,6 +116,16 @@ public final class OnnxDenoiser implements Denoiser, AutoCloseable {
         in.put(inputs[2], conditioning.context());
         in.put(inputs[3], conditioning.pooled());
         return session.run(in).get(output);
+    }
+
+    /** Binds a generation's conditioning (see {@link MmditDenoiser#bind}); this export cannot skip blocks. */
+    @Override
+    public BoundDenoiser bind(Conditioning conditioning, java.util.Set<Integer> skippedBlocks) {
+        if (!skippedBlocks.isEmpty()) {
+            throw new IllegalArgumentException("skippedBlocks must be empty for an ONNX export (it cannot skip "
+                    + "blocks; load the checkpoint with MmditDenoiser for skip-layer guidance), found " + skippedBlocks);
+        }
+        return MmditBinding.bind(session, inputs, output, conditioning, (latents, timesteps) -> { });
     }
 
     /** The declared width of the text context input ({@code encoder_hidden_states}), or -1 when symbolic. */

@@ -32,12 +32,14 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
     private final Path modelFile;
     private final GraphSession session;
     private final Function<String, long[]> tokenizer;
+    private final String idsInput;
     private final String penultimate;
     private final boolean projected;
     private final int[] dims;
 
     private OnnxFolderEncoder(EncoderRole role, Path modelFile, GraphSession session, Function<String, long[]> tokenizer,
-                              String penultimate, boolean projected) {
+                              String idsInput, String penultimate, boolean projected) {
+        this.idsInput = idsInput;
         this.role = role;
         Map<String, long[]> shapes = session.outputShapes();
         ConditioningLayout.Slot sd3 = ConditioningLayout.sd3().slot(role).orElseThrow();
@@ -66,13 +68,15 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
                                   Function<String, long[]> tokenizer) {
         GraphSession session = GraphSession.load(modelFile, config);
         try {
-            if (!session.inputNames().contains(INPUT_IDS)) {
-                throw new ModelLoadException(modelFile, "expected the input '" + INPUT_IDS + "', found "
-                        + session.inputNames());
+            String ids = idsInput(session);
+            if (ids == null) {
+                throw new ModelLoadException(modelFile, "not a " + role.name() + " text encoder: expected the input '"
+                        + INPUT_IDS + "' (int64 or int32 [B, S]); the model has " + session.describeSignature());
             }
             List<String> outs = session.outputNames();
             if (!outs.contains(LAST)) {
-                throw new ModelLoadException(modelFile, "expected the output '" + LAST + "', found " + outs);
+                throw new ModelLoadException(modelFile, "not a " + role.name() + " text encoder: expected the output '"
+                        + LAST + "'; the model has " + session.describeSignature());
             }
             String penultimate = null;
             boolean projected = false;
@@ -83,17 +87,18 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
                 }
                 if (layers < 2) {
                     throw new ModelLoadException(modelFile, "a CLIP encoder export needs the outputs 'hidden_states.0'"
-                            + " .. 'hidden_states.L' (export with output_hidden_states), found " + outs);
+                            + " .. 'hidden_states.L' (export with output_hidden_states); the model has "
+                            + session.describeSignature());
                 }
                 penultimate = "hidden_states." + (layers - 1);
                 projected = pooled == PooledConvention.PROJECTED
                         || pooled == PooledConvention.REFERENCE && !EncoderRole.CLIP_L.equals(role);
                 if (projected && !outs.contains(TEXT_EMBEDS)) {
                     throw new ModelLoadException(modelFile, "the projected pooled vector needs the output '"
-                            + TEXT_EMBEDS + "', found " + outs);
+                            + TEXT_EMBEDS + "'; the model has " + session.describeSignature());
                 }
             }
-            return new OnnxFolderEncoder(role, modelFile, session, tokenizer, penultimate, projected);
+            return new OnnxFolderEncoder(role, modelFile, session, tokenizer, ids, penultimate, projected);
         } catch (RuntimeException e) {
             try {
                 session.close();
@@ -102,6 +107,22 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** {@code input_ids}, else the only integer input of rank 2 (exporters that name it otherwise). */
+    private static String idsInput(GraphSession session) {
+        Map<String, String> types = session.inputTypes();
+        if (types.containsKey(INPUT_IDS)) {
+            return INPUT_IDS;
+        }
+        List<String> candidates = new ArrayList<>();
+        types.forEach((name, type) -> {
+            long[] shape = session.inputShapes().get(name);
+            if ((type.equals("INT64") || type.equals("INT32")) && shape != null && shape.length == 2) {
+                candidates.add(name);
+            }
+        });
+        return candidates.size() == 1 ? candidates.get(0) : null;
     }
 
     @Override
@@ -139,7 +160,7 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
                 flat[b * s + i] = ids[b][i];
             }
         }
-        Map<String, Tensor> out = session.run(Map.of(INPUT_IDS, Tensor.of(flat, ids.length, s)));
+        Map<String, Tensor> out = session.run(Map.of(idsInput, Tensor.of(flat, ids.length, s)));
         if (role.kind() != EncoderRole.Kind.CLIP) {
             return EncodedText.of(out.get(LAST));
         }

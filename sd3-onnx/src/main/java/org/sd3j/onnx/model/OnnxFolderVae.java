@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import org.sd3j.ModelLoadException;
 import org.sd3j.internal.Checks;
 import org.sd3j.internal.Closeables;
 import org.sd3j.model.LatentDistribution;
@@ -23,11 +24,51 @@ final class OnnxFolderVae implements Vae, AutoCloseable {
     private final GraphSession decoder;
     private final GraphSession encoder;
     private final LatentFormat format;
+    /** {input, output} names of each session (null where the session is absent). */
+    private final String[] decoderIo;
+    private final String[] encoderIo;
 
-    private OnnxFolderVae(GraphSession decoder, GraphSession encoder, LatentFormat format) {
+    private OnnxFolderVae(GraphSession decoder, Path decoderFile, GraphSession encoder, Path encoderFile,
+                          LatentFormat format) {
         this.decoder = decoder;
         this.encoder = encoder;
         this.format = format;
+        this.decoderIo = decoder == null ? null : io(decoder, decoderFile, "vae_decoder", "latent_sample", "sample",
+                "latent_sample [B, " + format.channels() + ", h, w] -> sample [B, 3, H, W]");
+        this.encoderIo = encoder == null ? null : io(encoder, encoderFile, "vae_encoder", "sample",
+                "latent_parameters", "sample [B, 3, H, W] -> latent_parameters [B, " + 2 * format.channels()
+                        + ", h, w]");
+    }
+
+    /**
+     * The input and output names: the optimum ones, else the only rank-4 input and output (other exporters);
+     * anything else is not a VAE half.
+     */
+    private static String[] io(GraphSession s, Path file, String what, String input, String output,
+                               String expected) {
+        String in = pick(s.inputShapes(), input);
+        String out = pick(s.outputShapes(), output);
+        if (in == null || out == null) {
+            throw new ModelLoadException(file, "not a " + what + ": expected " + expected + "; the model has "
+                    + s.describeSignature());
+        }
+        return new String[] {in, out};
+    }
+
+    private static String pick(Map<String, long[]> declared, String preferred) {
+        if (declared.containsKey(preferred)) {
+            return preferred;
+        }
+        String found = null;
+        for (Map.Entry<String, long[]> e : declared.entrySet()) {
+            if (e.getValue().length == 4) {
+                if (found != null) {
+                    return null;
+                }
+                found = e.getKey();
+            }
+        }
+        return found;
     }
 
     /** Either file may be null (absent); not both. */
@@ -39,7 +80,10 @@ final class OnnxFolderVae implements Vae, AutoCloseable {
                 opened.add(dec);
             }
             GraphSession enc = encoderFile == null ? null : GraphSession.load(encoderFile, config);
-            return new OnnxFolderVae(dec, enc, format);
+            if (enc != null) {
+                opened.add(enc);
+            }
+            return new OnnxFolderVae(dec, decoderFile, enc, encoderFile, format);
         } catch (RuntimeException e) {
             try {
                 Closeables.closeAll(opened);
@@ -69,9 +113,7 @@ final class OnnxFolderVae implements Vae, AutoCloseable {
         if (s[2] % f != 0 || s[3] % f != 0) {
             throw Checks.fail("images", "a multiple of " + f + " on both sides", s[3] + "x" + s[2]);
         }
-        Map<String, Tensor> out = encoder.run(Map.of(encoder.inputNames().get(0), images));
-        Tensor moments = out.containsKey("latent_parameters") ? out.get("latent_parameters")
-                : out.values().iterator().next();
+        Tensor moments = encoder.run(Map.of(encoderIo[0], images)).get(encoderIo[1]);
         return LatentDistribution.fromMoments(moments);
     }
 
@@ -85,8 +127,7 @@ final class OnnxFolderVae implements Vae, AutoCloseable {
         if (s.length != 4 || s[1] != format.channels()) {
             throw Checks.fail("latents", "[B, " + format.channels() + ", h, w]", latents);
         }
-        Map<String, Tensor> out = decoder.run(Map.of(decoder.inputNames().get(0), latents));
-        return out.containsKey("sample") ? out.get("sample") : out.values().iterator().next();
+        return decoder.run(Map.of(decoderIo[0], latents)).get(decoderIo[1]);
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.function.Supplier;
 import org.sd3j.ModelLoadException;
 import org.sd3j.Sd3Pipeline;
 import org.sd3j.conditioning.ConditioningLayout;
+import org.sd3j.internal.Checks;
 import org.sd3j.internal.Closeables;
 import org.sd3j.model.Denoiser;
 import org.sd3j.model.EncoderRole;
@@ -29,6 +30,7 @@ import org.sd3j.onnx.convert.CheckpointConverter;
 import org.sd3j.onnx.mmdit.MmditDenoiser;
 import org.sd3j.onnx.mmdit.OnnxDenoiser;
 import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.runtime.SessionOptionsFactory;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.onnx.t5.OnnxT5Encoder;
@@ -70,7 +72,7 @@ import org.slf4j.LoggerFactory;
 public final class Sd3Model implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Sd3Model.class);
     /** SD3's flow shift, used when the source has no scheduler config. */
-    public static final double DEFAULT_SHIFT = 3.0;
+    public static final double DEFAULT_SHIFT = SchedulerConfig.DEFAULT_SHIFT;
     private static final int CLIP_TOKENS = 77;
     private static final int T5_TOKENS = 256;
 
@@ -160,19 +162,24 @@ public final class Sd3Model implements AutoCloseable {
     private final Vae vae;
     private final ConditioningLayout layout;
     private final double shift;
+    private final SchedulerConfig scheduler;
+    private final OnnxOptions onnxOptions;
     private final boolean lowMemory;
     private final List<AutoCloseable> owned;
     private volatile boolean closed;
 
     private Sd3Model(Path path, Format format, Denoiser denoiser, Map<EncoderRole, TextEncoder> encoders, Vae vae,
-                     ConditioningLayout layout, double shift, boolean lowMemory, List<AutoCloseable> owned) {
+                     ConditioningLayout layout, SchedulerConfig scheduler, OnnxOptions onnxOptions, boolean lowMemory,
+                     List<AutoCloseable> owned) {
         this.path = path;
         this.format = format;
         this.denoiser = denoiser;
         this.encoders = Collections.unmodifiableMap(encoders);
         this.vae = vae;
         this.layout = layout;
-        this.shift = shift;
+        this.shift = scheduler.shift();
+        this.scheduler = scheduler;
+        this.onnxOptions = onnxOptions;
         this.lowMemory = lowMemory;
         this.owned = owned;
     }
@@ -181,22 +188,30 @@ public final class Sd3Model implements AutoCloseable {
         return load(path, sessionConfig, Options.defaults());
     }
 
-    /** Loads a checkpoint file, a diffusers folder or an ONNX folder (see the class comment). */
+    /**
+     * Loads a checkpoint file, a diffusers folder or an ONNX folder (see the class comment). An execution provider
+     * that cannot be used fails here, before anything is loaded, or (with {@link OnnxOptions.Fallback#CPU}) is
+     * replaced by the CPU after one warning; {@link #onnxOptions()} tells which.
+     *
+     * @throws ModelLoadException               when the model is missing, incomplete or of the wrong shape
+     * @throws org.sd3j.onnx.runtime.ProviderUnavailableException when the provider is unavailable and may not fall back
+     */
     public static Sd3Model load(Path path, OnnxOptions sessionConfig, Options options) {
-        Objects.requireNonNull(path, "path");
-        Objects.requireNonNull(sessionConfig, "sessionConfig");
-        Objects.requireNonNull(options, "options");
+        Checks.notNull(path, "path");
+        Checks.notNull(sessionConfig, "onnxOptions");
+        Checks.notNull(options, "options");
         if (!Files.exists(path)) {
             throw new ModelLoadException(path, "no such file or folder");
         }
         Format format = detect(path);
+        sessionConfig = SessionOptionsFactory.resolve(sessionConfig);
         long start = System.nanoTime();
         Loading l = new Loading(path, format, sessionConfig, options);
         try {
             Sd3Model m = l.run();
-            LOG.info("Loaded SD3 model from {} ({}, encoders {}, {}VAE, shift {}{}) in {} ms", path, format,
+            LOG.info("Loaded SD3 model from {} ({}, encoders {}, {}VAE, shift {}{}, on {}) in {} ms", path, format,
                     m.encoders.keySet(), m.vae == null ? "no " : "", m.shift, m.lowMemory ? ", low memory" : "",
-                    (System.nanoTime() - start) / 1_000_000);
+                    sessionConfig.provider(), (System.nanoTime() - start) / 1_000_000);
             return m;
         } catch (RuntimeException e) {
             Collections.reverse(l.owned);
@@ -242,10 +257,12 @@ public final class Sd3Model implements AutoCloseable {
             Denoiser denoiser;
             int contextDim;
             int pooledDim;
-            double shift = DEFAULT_SHIFT;
-            if (format != Format.CHECKPOINT) {
-                shift = CheckpointConverter.readShift(path.resolve("scheduler").resolve("scheduler_config.json"),
-                        DEFAULT_SHIFT);
+            SchedulerConfig scheduler = format == Format.CHECKPOINT ? SchedulerConfig.defaults()
+                    : SchedulerConfig.read(path);
+            if (scheduler.useDynamicShifting()) {
+                LOG.warn("{} asks for resolution-dependent (dynamic) shifting; pipelines from this model use the static"
+                        + " shift {}. Set .shift(TimeShift.dynamicForTokens(...)) per resolution to shift dynamically",
+                        path, scheduler.shift());
             }
             if (format == Format.ONNX) {
                 OnnxDenoiser d = own(OnnxDenoiser.load(path.resolve("transformer").resolve("model.onnx"), config));
@@ -253,8 +270,9 @@ public final class Sd3Model implements AutoCloseable {
                 contextDim = d.contextDim() > 0 ? d.contextDim() : ConditioningLayout.sd3().contextDim();
                 pooledDim = d.pooledDim() > 0 ? d.pooledDim() : ConditioningLayout.sd3().pooledDim();
             } else {
+                // The attention sd3 convert writes: a checkpoint and its converted folder compute the same images.
                 MmditDenoiser d = own(MmditDenoiser.load(format == Format.DIFFUSERS ? path.resolve("transformer") : path,
-                        config));
+                        config, CheckpointConverter.ATTENTION));
                 denoiser = d;
                 contextDim = d.config().contextDim();
                 pooledDim = d.config().pooledDim();
@@ -280,8 +298,8 @@ public final class Sd3Model implements AutoCloseable {
             }
             Vae vae = loadVae();
             ConditioningLayout layout = layout(dims, contextDim, pooledDim);
-            return new Sd3Model(path, format, denoiser, encoders, vae, layout, shift, options.lowMemory(),
-                    new ArrayList<>(owned));
+            return new Sd3Model(path, format, denoiser, encoders, vae, layout, scheduler, config,
+                    options.lowMemory(), new ArrayList<>(owned));
         }
 
         <T extends AutoCloseable> T own(T t) {
@@ -409,7 +427,12 @@ public final class Sd3Model implements AutoCloseable {
                     if (!hasDec && !hasEnc) {
                         return null;
                     }
-                    return own(OnnxFolderVae.load(hasDec ? dec : null, hasEnc ? enc : null, config,
+                    // A VAE built from a checkpoint feeds its weights as inputs, where ONNX Runtime does not apply
+                    // the NCHWc layout rewrite (level ALL); without it here too both routes compute the same images.
+                    OnnxOptions vaeOptions = config.optimizationLevel() == OnnxOptions.OptimizationLevel.ALL
+                            ? config.toBuilder().optimizationLevel(OnnxOptions.OptimizationLevel.EXTENDED).build()
+                            : config;
+                    return own(OnnxFolderVae.load(hasDec ? dec : null, hasEnc ? enc : null, vaeOptions,
                             LatentFormat.SD3));
                 }
                 case DIFFUSERS -> {
@@ -524,7 +547,23 @@ public final class Sd3Model implements AutoCloseable {
         return lowMemory;
     }
 
-    /** A pipeline builder with this model's encoders, denoiser, VAE, layout and shift (borrowed components). */
+    /** The folder's scheduler and native-resolution settings (defaults for a checkpoint file). */
+    public SchedulerConfig schedulerConfig() {
+        return scheduler;
+    }
+
+    /**
+     * The ONNX Runtime options the sessions were created with: those given to {@link #load}, with the CPU as the
+     * provider when the requested one was unavailable and allowed to fall back.
+     */
+    public OnnxOptions onnxOptions() {
+        return onnxOptions;
+    }
+
+    /**
+     * A pipeline builder with this model's encoders, denoiser, VAE, layout, shift and native size (from
+     * {@code transformer/config.json}'s {@code sample_size}, else the pipeline's 1024x1024); components borrowed.
+     */
     public Sd3Pipeline.Builder pipelineBuilder() {
         ensureOpen();
         Sd3Pipeline.Builder b = Sd3Pipeline.builder()
@@ -535,6 +574,12 @@ public final class Sd3Model implements AutoCloseable {
         if (vae != null) {
             b.vae(vae);
         }
+        int downscale = (vae != null ? vae.latentFormat() : LatentFormat.SD3).downscale();
+        scheduler.imageSize(downscale).ifPresent(side -> {
+            if (side % 16 == 0) {
+                b.size(side, side);
+            }
+        });
         return b;
     }
 

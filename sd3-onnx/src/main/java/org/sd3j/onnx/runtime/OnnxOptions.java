@@ -71,6 +71,7 @@ public final class OnnxOptions {
     private final Prepacking prepacking;
     private final Path profilePrefix;
     private final Map<String, String> configEntries;
+    private final OnnxRunListener runListener;
 
     private OnnxOptions(Builder b) {
         this.provider = b.provider;
@@ -81,6 +82,7 @@ public final class OnnxOptions {
         this.prepacking = b.prepacking;
         this.profilePrefix = b.profilePrefix;
         this.configEntries = Collections.unmodifiableMap(new LinkedHashMap<>(b.configEntries));
+        this.runListener = b.runListener;
     }
 
     public static Builder builder() {
@@ -107,6 +109,7 @@ public final class OnnxOptions {
         b.prepacking = prepacking;
         b.profilePrefix = profilePrefix;
         b.configEntries.putAll(configEntries);
+        b.runListener = runListener;
         return b;
     }
 
@@ -146,6 +149,11 @@ public final class OnnxOptions {
         return configEntries;
     }
 
+    /** Hears every run call of the sessions created with these options ({@link OnnxRunListener#NONE} by default). */
+    public OnnxRunListener runListener() {
+        return runListener;
+    }
+
     public OnnxOptions withProvider(ExecutionProvider provider) {
         return toBuilder().provider(provider).build();
     }
@@ -174,13 +182,14 @@ public final class OnnxOptions {
         OnnxOptions x = (OnnxOptions) o;
         return intraOpThreads == x.intraOpThreads && memoryArena == x.memoryArena && provider.equals(x.provider)
                 && fallback == x.fallback && optimizationLevel == x.optimizationLevel && prepacking == x.prepacking
-                && Objects.equals(profilePrefix, x.profilePrefix) && configEntries.equals(x.configEntries);
+                && Objects.equals(profilePrefix, x.profilePrefix) && configEntries.equals(x.configEntries)
+                && runListener.equals(x.runListener);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(provider, fallback, intraOpThreads, optimizationLevel, memoryArena, prepacking,
-                profilePrefix, configEntries);
+                profilePrefix, configEntries, runListener);
     }
 
     @Override
@@ -202,6 +211,7 @@ public final class OnnxOptions {
         private Prepacking prepacking = Prepacking.AUTO;
         private Path profilePrefix;
         private final Map<String, String> configEntries = new LinkedHashMap<>();
+        private OnnxRunListener runListener = OnnxRunListener.NONE;
 
         private Builder() {
         }
@@ -254,6 +264,12 @@ public final class OnnxOptions {
                 throw Checks.fail("key", "non-blank", "'" + key + "'");
             }
             configEntries.put(key, value);
+            return this;
+        }
+
+        /** A listener told about every run call (e.g. {@link OnnxRunStatistics}); must be thread-safe. */
+        public Builder runListener(OnnxRunListener listener) {
+            this.runListener = Checks.notNull(listener, "runListener");
             return this;
         }
 
