@@ -180,6 +180,41 @@ class EndToEndTest {
         }
     }
 
+    /** optimum writes {@code model.onnx_data}, others {@code model.onnx.data} or anything: ONNX Runtime follows the model. */
+    @Test
+    void externalDataFilesAreFoundWhateverTheirName() throws Exception {
+        Path copy = dir.resolve("renamed");
+        Path source = folder.path();
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(source)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path target = copy.resolve(source.relativize(p).toString());
+                if (java.nio.file.Files.isDirectory(p)) {
+                    java.nio.file.Files.createDirectories(target);
+                } else {
+                    java.nio.file.Files.copy(p, target);
+                }
+            }
+        }
+        Path model = copy.resolve("transformer").resolve("model.onnx");
+        ai.onnx.proto.OnnxMl.ModelProto.Builder proto = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(
+                java.nio.file.Files.readAllBytes(model)).toBuilder();
+        for (ai.onnx.proto.OnnxMl.TensorProto.Builder t : proto.getGraphBuilder().getInitializerBuilderList()) {
+            for (ai.onnx.proto.OnnxMl.StringStringEntryProto.Builder e : t.getExternalDataBuilderList()) {
+                if (e.getKey().equals("location")) {
+                    e.setValue("weights.bin");
+                }
+            }
+        }
+        java.nio.file.Files.write(model, proto.build().toByteArray());
+        java.nio.file.Files.move(copy.resolve("transformer").resolve("model.onnx_data"),
+                copy.resolve("transformer").resolve("weights.bin"));
+        GenerationRequest r = request().build();
+        try (Sd3Model renamed = Sd3Model.load(copy, OnnxOptions.cpu(),
+                Sd3ModelTest.withTokenizers(CombinedCheckpoint.options()))) {
+            assertSameImages(folder.pipelineBuilder().build().generate(r), renamed.pipelineBuilder().build().generate(r));
+        }
+    }
+
     @Test
     void theRunListenerSeesEveryOnnxRuntimeCall() {
         long before = folderRuns.calls();
