@@ -184,6 +184,11 @@ public final class Sd3Model implements AutoCloseable {
         this.owned = owned;
     }
 
+    /** Loads on the CPU with default options: the plainest way in ({@code Sd3Model.load(Path.of("model"))}). */
+    public static Sd3Model load(Path path) {
+        return load(path, OnnxOptions.cpu(), Options.defaults());
+    }
+
     public static Sd3Model load(Path path, OnnxOptions sessionConfig) {
         return load(path, sessionConfig, Options.defaults());
     }
