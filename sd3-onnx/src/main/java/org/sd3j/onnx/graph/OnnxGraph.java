@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
@@ -153,7 +154,9 @@ public final class OnnxGraph {
                 nb.setDomain(n.op().domain());
                 usesMs = true;
             }
-            for (Map.Entry<String, Object> a : n.attributes().entrySet()) {
+            // Sorted: Node keeps attributes in an immutable map whose iteration order changes from one JVM run to
+            // the next, and a converted model must be the same bytes every time (the bundled default model is).
+            for (Map.Entry<String, Object> a : new TreeMap<>(n.attributes()).entrySet()) {
                 nb.addAttribute(attribute(a.getKey(), a.getValue()));
             }
             g.addNode(nb);
