@@ -216,6 +216,14 @@ public final class GraphSession implements AutoCloseable {
      * @param inputs input name -> tensor (borrowed)
      */
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
+        return run(inputs, null);
+    }
+
+    /**
+     * Like {@link #run(Map)}, computing and copying only {@code outputs} (e.g. two of a CLIP export's fourteen
+     * hidden states); all outputs when null.
+     */
+    public Map<String, Tensor> run(Map<String, Tensor> inputs, java.util.Set<String> outputs) {
         ensureOpen();
         Map<String, OnnxTensor> ort = new LinkedHashMap<>();
         try {
@@ -229,7 +237,7 @@ public final class GraphSession implements AutoCloseable {
                 feed.putAll(ort);
             }
             long start = System.nanoTime();
-            try (OrtSession.Result result = session.run(feed)) {
+            try (OrtSession.Result result = outputs == null ? session.run(feed) : session.run(feed, outputs)) {
                 record(start);
                 Map<String, Tensor> out = new LinkedHashMap<>();
                 for (Map.Entry<String, OnnxValue> e : result) {

@@ -36,6 +36,8 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
     private final String penultimate;
     private final boolean projected;
     private final int[] dims;
+    /** Only what encode needs: a CLIP export computes every hidden state otherwise. */
+    private final java.util.Set<String> outputs;
 
     private OnnxFolderEncoder(EncoderRole role, Path modelFile, GraphSession session, Function<String, long[]> tokenizer,
                               String idsInput, String penultimate, boolean projected) {
@@ -52,6 +54,15 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
         this.tokenizer = tokenizer;
         this.penultimate = penultimate;
         this.projected = projected;
+        java.util.Set<String> wanted = new java.util.LinkedHashSet<>();
+        wanted.add(LAST);
+        if (penultimate != null) {
+            wanted.add(penultimate);
+        }
+        if (projected) {
+            wanted.add(TEXT_EMBEDS);
+        }
+        this.outputs = java.util.Collections.unmodifiableSet(wanted);
     }
 
     private static int lastDim(long[] shape, int fallback) {
@@ -160,7 +171,7 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
                 flat[b * s + i] = ids[b][i];
             }
         }
-        Map<String, Tensor> out = session.run(Map.of(idsInput, Tensor.of(flat, ids.length, s)));
+        Map<String, Tensor> out = session.run(Map.of(idsInput, Tensor.of(flat, ids.length, s)), outputs);
         if (role.kind() != EncoderRole.Kind.CLIP) {
             return EncodedText.of(out.get(LAST));
         }

@@ -71,6 +71,9 @@ public final class SessionOptionsFactory {
             if (config.intraOpThreads() > 0) {
                 options.setIntraOpNumThreads(config.intraOpThreads());
             }
+            if (!config.spinning()) {
+                options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            }
             if (!config.memoryArena()) {
                 options.setCPUArenaAllocator(false);
             }
