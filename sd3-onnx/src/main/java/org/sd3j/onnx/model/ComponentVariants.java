@@ -28,6 +28,7 @@ import org.sd3j.onnx.vae.VaeWeights;
  */
 final class ComponentVariants {
     private static final Pattern BLOCK = Pattern.compile("(?:^|\\.)(?:joint_blocks|transformer_blocks)\\.(\\d+)\\.");
+    private static final Pattern T5_BLOCK = Pattern.compile("(?:^|\\.)block\\.(\\d+)\\.");
 
     /** A one-line summary and display properties. */
     record Variant(String summary, Map<String, String> details) {
@@ -160,6 +161,22 @@ final class ComponentVariants {
             d.put("layers", Long.toString(hiddenStates - 1));
         }
         lastDim(h.outputs(), "text_embeds").ifPresent(w -> d.put("pooled width", w));
+        if (!clip) {
+            Set<Integer> blocks = new TreeSet<>();
+            for (OnnxFileHeader.Initializer i : h.initializers()) {
+                Matcher m = T5_BLOCK.matcher(i.name());
+                if (m.find()) {
+                    blocks.add(Integer.parseInt(m.group(1)));
+                }
+            }
+            if (!blocks.isEmpty()) {
+                d.put("layers", Integer.toString(blocks.size()));
+            }
+        }
+        h.initializers().stream()
+                .filter(i -> i.dims().length == 2 && (i.name().endsWith("token_embedding.weight")
+                        || i.name().endsWith("embed_tokens.weight") || i.name().equals("shared.weight")))
+                .findFirst().ifPresent(i -> d.put("vocabulary", Long.toString(i.dims()[0])));
         String summary = (clip ? "CLIP width " : "T5 d_model ") + width.orElse("?")
                 + (d.containsKey("layers") ? ", " + d.get("layers") + " layers" : "");
         return new Variant(summary, d);

@@ -201,6 +201,9 @@ public final class ModelInspector {
         Map<String, Long> byType = new LinkedHashMap<>();
         long bytes = 0;
         for (OnnxFileHeader.Initializer i : h.initializers()) {
+            if (i.elementType().equals("int64") || i.elementType().equals("int32")) {
+                continue; // shapes, axes and indices of the graph, not weights
+            }
             byType.merge(i.elementType(), i.elements(), Long::sum);
             bytes += i.elements() * elementBytes(i.elementType());
         }
@@ -236,8 +239,8 @@ public final class ModelInspector {
                 : n.startsWith("decoder.") || n.startsWith("post_quant_conv.");
     }
 
-    /** What a component is, by its folder name. */
-    static String kind(String name) {
+    /** What a component is, by its folder name: {@code text_encoder_3} -> {@code T5}. */
+    public static String kind(String name) {
         return switch (name) {
             case CheckpointConverter.TRANSFORMER -> "MMDiT";
             case CheckpointConverter.TEXT_ENCODER -> "CLIP-L";

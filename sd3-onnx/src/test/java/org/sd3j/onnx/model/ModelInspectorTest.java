@@ -106,11 +106,13 @@ class ModelInspectorTest {
         assertThat(t.outputs().get(0).shapeText()).isEqualTo("[batch, 16, height, width]");
         // The same weights as the checkpoint's transformer (plus the graph's small constants).
         long checkpointParams = ModelInspector.inspect(ckpt).component("transformer").orElseThrow().parameterCount();
+        assertThat(t.parameters()).containsOnlyKeys("float32"); // the graph's int64 shape constants are no weights
         assertThat(t.parameters().get("float32")).isGreaterThanOrEqualTo(checkpointParams);
 
         ModelDescription.Component clip = d.component("text_encoder").orElseThrow();
         assertThat(clip.variant()).isEqualTo("CLIP width 64, 3 layers");
         assertThat(clip.inputs()).extracting(ModelDescription.GraphValue::elementType).containsExactly("int64");
+        assertThat(clip.details()).containsEntry("vocabulary", "1000").containsEntry("pooled width", "64");
         assertThat(d.component("vae_encoder").orElseThrow().variant()).isEqualTo("16 latent channels");
         assertThat(d.component("vae_decoder").orElseThrow().inputs()).extracting(ModelDescription.GraphValue::name)
                 .containsExactly("latent_sample");
