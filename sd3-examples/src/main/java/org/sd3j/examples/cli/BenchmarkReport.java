@@ -16,12 +16,12 @@ import org.sd3j.GenerationStart;
  * <pre>
  * Benchmark: 3 runs after 1 warm-up, 1 image of 64x64 and 2 steps per run
  * run        image      step       heap       RSS
- * warm-up    0.91 s     0.40 s     45.1 MB    312.0 MB
- * 1          0.52 s     0.21 s     45.1 MB    312.0 MB
- * 2          0.50 s     0.20 s     45.3 MB    312.4 MB
- * 3          0.51 s     0.20 s     45.2 MB    312.4 MB
- * per image: median 0.51 s, min 0.50 s
- * per step: median 0.20 s, min 0.20 s
+ * warm-up    0.912 s    0.401 s    45.1 MB    312.0 MB
+ * 1          0.521 s    0.210 s    45.1 MB    312.0 MB
+ * 2          0.503 s    0.202 s    45.3 MB    312.4 MB
+ * 3          0.512 s    0.204 s    45.2 MB    312.4 MB
+ * per image: median 0.512 s, min 0.503 s
+ * per step: median 0.204 s, min 0.202 s
  * heap after runs 1..3: 45.1 MB -> 45.2 MB (+0.1 MB)
  * RSS after runs 1..3: 312.0 MB -> 312.4 MB (+0.4 MB)
  * </pre>
@@ -67,7 +67,7 @@ final class BenchmarkReport {
     }
 
     static String row(String run, Sample s) {
-        return String.format(Locale.ROOT, COLUMNS, run, Units.seconds(s.perImage()), Units.seconds(s.perStep()),
+        return String.format(Locale.ROOT, COLUMNS, run, Units.millis(s.perImage()), Units.millis(s.perStep()),
                 Units.megabytes(s.heap()),
                 s.resident().isPresent() ? Units.megabytes(s.resident().getAsLong()) : "n/a");
     }
@@ -101,12 +101,12 @@ final class BenchmarkReport {
         return Optional.empty();
     }
 
-    /** {@code median 0.51 s, min 0.50 s}. */
+    /** {@code median 0.512 s, min 0.503 s}. */
     private static String spread(List<Sample> runs, Function<Sample, Duration> f) {
         List<Duration> sorted = runs.stream().map(f).sorted(Comparator.naturalOrder()).toList();
         int n = sorted.size();
         Duration median = n % 2 == 1 ? sorted.get(n / 2) : sorted.get(n / 2 - 1).plus(sorted.get(n / 2)).dividedBy(2);
-        return "median " + Units.seconds(median) + ", min " + Units.seconds(sorted.get(0));
+        return "median " + Units.millis(median) + ", min " + Units.millis(sorted.get(0));
     }
 
     /** {@code 45.1 MB -> 45.2 MB (+0.1 MB)}. */

@@ -2,12 +2,15 @@ package org.sd3j.examples.cli;
 
 import org.sd3j.onnx.runtime.ExecutionProvider;
 import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.runtime.ProviderUnavailableException;
 import org.sd3j.onnx.runtime.SessionOptionsFactory;
 
 import picocli.CommandLine.Option;
 
 /** Where ONNX Runtime runs: {@code --cuda [ID]}, {@code --cuda-fallback}, {@code --threads N} (a picocli mixin). */
 final class RuntimeOptions {
+    /** Appended to the library's message when CUDA is unavailable. */
+    static final String CLI_HINT = "With the sd3 command: leave out --cuda to run on the CPU, or use --cuda-fallback.";
 
     @Option(names = "--cuda", arity = "0..1", fallbackValue = "0", parameterConsumer = OptionalCount.class,
             paramLabel = "ID",
@@ -47,6 +50,10 @@ final class RuntimeOptions {
      *                                                            fallback was asked for
      */
     OnnxOptions resolve() {
-        return SessionOptionsFactory.resolve(onnxOptions());
+        try {
+            return SessionOptionsFactory.resolve(onnxOptions());
+        } catch (ProviderUnavailableException e) {
+            throw new ProviderUnavailableException(e.provider(), e.getMessage() + " " + CLI_HINT, e.getCause());
+        }
     }
 }

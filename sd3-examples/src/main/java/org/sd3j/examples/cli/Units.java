@@ -26,6 +26,14 @@ final class Units {
         return String.format(Locale.ROOT, "%.2f s", d.toNanos() / 1e9);
     }
 
+    /** {@code 1234 ms} -> {@code "1.234 s"}, {@code 4 ms} -> {@code "0.004 s"}: benchmark figures. */
+    static String millis(Duration d) {
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("duration must be >= 0, found " + d);
+        }
+        return String.format(Locale.ROOT, "%.3f s", d.toNanos() / 1e9);
+    }
+
     /** {@code 12_300} -> {@code "12.3 kB"}, {@code 4_500_000} -> {@code "4.5 MB"}, {@code 2_030_000_000} -> {@code "2.03 GB"}. */
     static String bytes(long bytes) {
         if (bytes < 0) {

@@ -25,9 +25,9 @@ class BenchmarkReportTest {
         assertThat(BenchmarkReport.columns()).isEqualTo("run        image      step       heap       RSS");
         // 2 images in 3 s: 1.5 s per image; 2 s of denoising over 4 steps: 0.5 s per step.
         assertThat(BenchmarkReport.row("warm-up", sample(3000, 2000, 45, 312L)))
-                .isEqualTo("warm-up    1.50 s     0.50 s     45.0 MB    312.0 MB");
+                .isEqualTo("warm-up    1.500 s    0.500 s    45.0 MB    312.0 MB");
         assertThat(BenchmarkReport.row("1", sample(3000, 2000, 45, null)))
-                .isEqualTo("1          1.50 s     0.50 s     45.0 MB    n/a");
+                .isEqualTo("1          1.500 s    0.500 s    45.0 MB    n/a");
     }
 
     @Test
@@ -36,8 +36,8 @@ class BenchmarkReportTest {
                 sample(2000, 1600, 46, 310L), sample(4000, 2400, 44, 305L), sample(2400, 2000, 47, 320L)));
 
         assertThat(lines).containsExactly(
-                "per image: median 1.35 s, min 1.00 s",
-                "per step: median 0.50 s, min 0.40 s",
+                "per image: median 1.350 s, min 1.000 s",
+                "per step: median 0.500 s, min 0.400 s",
                 "heap after runs 1..4: 45.0 MB -> 47.0 MB (+2.0 MB)",
                 "RSS after runs 1..4: 300.0 MB -> 320.0 MB (+20.0 MB)");
     }
@@ -45,7 +45,8 @@ class BenchmarkReportTest {
     @Test
     void withoutResidentSizeTheRssLineIsLeftOut() {
         assertThat(BenchmarkReport.summary(List.of(sample(1000, 800, 50, null), sample(1000, 800, 40, null))))
-                .containsExactly("per image: median 0.50 s, min 0.50 s", "per step: median 0.20 s, min 0.20 s",
+                .containsExactly("per image: median 0.500 s, min 0.500 s",
+                        "per step: median 0.200 s, min 0.200 s",
                         "heap after runs 1..2: 50.0 MB -> 40.0 MB (-10.0 MB)");
     }
 

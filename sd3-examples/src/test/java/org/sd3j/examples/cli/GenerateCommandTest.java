@@ -162,6 +162,8 @@ class GenerateCommandTest {
             assertThat(run.err())
                     .startsWith("sd3: error: CUDA execution provider (device 0) is unavailable: ONNX Runtime says '")
                     .contains("com.microsoft.onnxruntime:onnxruntime_gpu", "'Running on CUDA'")
+                    .endsWith(" With the sd3 command: leave out --cuda to run on the CPU, or use --cuda-fallback."
+                            + NL)
                     .doesNotContain("\tat ");
             assertThat(run.out()).isEmpty();
             assertThat(out).doesNotExist();
@@ -316,11 +318,11 @@ class GenerateCommandTest {
             String[] lines = run.out().split("\\R");
             assertThat(lines[0]).isEqualTo("Benchmark: 2 runs after 1 warm-up, 1 image of 64x64 and 2 steps per run");
             assertThat(lines[1]).isEqualTo("run        image      step       heap       RSS");
-            assertThat(lines[2]).matches("warm-up    \\d+\\.\\d\\d s +\\d+\\.\\d\\d s +\\d+\\.\\d MB +\\d+\\.\\d MB");
+            assertThat(lines[2]).matches("warm-up    \\d+\\.\\d{3} s +\\d+\\.\\d{3} s +\\d+\\.\\d MB +(\\d+\\.\\d MB|n/a)");
             assertThat(lines[3]).startsWith("1          ");
             assertThat(lines[4]).startsWith("2          ");
-            assertThat(lines[5]).matches("per image: median \\d+\\.\\d\\d s, min \\d+\\.\\d\\d s");
-            assertThat(lines[6]).matches("per step: median \\d+\\.\\d\\d s, min \\d+\\.\\d\\d s");
+            assertThat(lines[5]).matches("per image: median \\d+\\.\\d{3} s, min \\d+\\.\\d{3} s");
+            assertThat(lines[6]).matches("per step: median \\d+\\.\\d{3} s, min \\d+\\.\\d{3} s");
             assertThat(lines[7]).matches("heap after runs 1\\.\\.2: \\d+\\.\\d MB -> \\d+\\.\\d MB \\([+-]\\d+\\.\\d MB\\)");
             if (Files.isReadable(MemoryProbe.PROC_STATUS)) { // Linux
                 assertThat(lines[8]).matches("RSS after runs 1\\.\\.2: \\d+\\.\\d MB -> \\d+\\.\\d MB \\([+-]\\d+\\.\\d MB\\)");

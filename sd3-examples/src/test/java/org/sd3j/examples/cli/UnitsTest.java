@@ -55,4 +55,10 @@ class UnitsTest {
         assertThat(Units.clock(Duration.ofSeconds(325))).isEqualTo("5:25");
         assertThat(Units.clock(Duration.ofSeconds(3725))).isEqualTo("1:02:05");
     }
+
+    @Test
+    void millisHaveThreeDecimals() {
+        assertThat(Units.millis(Duration.ofMillis(4))).isEqualTo("0.004 s");
+        assertThat(Units.millis(Duration.ofMillis(12_345))).isEqualTo("12.345 s");
+    }
 }
