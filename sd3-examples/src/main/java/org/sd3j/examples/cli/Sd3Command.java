@@ -16,6 +16,8 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "COMMAND",
         description = "Stable Diffusion 3 on the JVM.",
         subcommands = {
+                GenerateCommand.class,
+                InspectCommand.class,
                 ConvertCommand.class,
                 CommandLine.HelpCommand.class,
         },

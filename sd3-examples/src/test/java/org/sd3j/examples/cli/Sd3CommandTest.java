@@ -18,6 +18,28 @@ class Sd3CommandTest {
     }
 
     @Test
+    void helpListsGenerateAndInspect() {
+        CliRun run = CliRun.of("--help");
+
+        assertThat(run.out())
+                .containsPattern("(?m)^\\s+generate\\s+Generate images from a text prompt")
+                .containsPattern("(?m)^\\s+inspect\\s+Show what a model holds");
+    }
+
+    @Test
+    void generateHelpShowsTheSynopsisAndTheSamplers() {
+        CliRun run = CliRun.of("generate", "--help");
+
+        assertThat(run.exitCode()).isZero();
+        assertThat(run.out())
+                .startsWith("Usage: sd3 generate [-hV] [--cuda-fallback] [--verbose] [--benchmark[=RUNS]]")
+                .contains("[PROMPT]")
+                .containsPattern("--sampler=NAME\\s+The sampler: dpmpp_2m, euler, euler_stochastic,\\s+heun")
+                .containsPattern("--cuda\\[=ID]")
+                .containsPattern("--benchmark\\[=RUNS]");
+    }
+
+    @Test
     void versionNamesTheProjectVersion() {
         CliRun run = CliRun.of("--version");
 
