@@ -1,6 +1,7 @@
 package org.sd3j.examples.cli;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -13,6 +14,7 @@ import org.sd3j.GenerationResult;
 import org.sd3j.GenerationStart;
 import org.sd3j.Sd3Pipeline;
 import org.sd3j.StepEvent;
+import org.sd3j.onnx.runtime.OnnxRunStatistics;
 
 /**
  * {@code sd3 generate --benchmark [RUNS]}: one warm-up run, then the same request (same seed) {@code RUNS} times,
@@ -24,11 +26,17 @@ final class Benchmark {
     private final CancelOnShutdown cancel;
     private final MemoryProbe memory;
     private final PrintWriter out;
+    private final OnnxRunStatistics onnxRuntime;
     /** The settings of the latest run, as the pipeline resolved them. */
     private final AtomicReference<GenerationStart> start = new AtomicReference<>();
 
+    /**
+     * @param onnxRuntime the run listener on the options the model was loaded with: it tells how much of each run
+     *                    ONNX Runtime took
+     */
     Benchmark(Sd3Pipeline pipeline, GenerationListener progress, CancelOnShutdown cancel, MemoryProbe memory,
-              PrintWriter out) {
+              PrintWriter out, OnnxRunStatistics onnxRuntime) {
+        this.onnxRuntime = onnxRuntime;
         this.pipeline = pipeline;
         this.progress = progress;
         this.cancel = cancel;
@@ -66,10 +74,11 @@ final class Benchmark {
     private BenchmarkReport.Sample once(Sd3Pipeline p, GenerationRequest request) {
         Generation g = p.newGeneration(request);
         cancel.track(g);
+        Duration before = onnxRuntime.time();
         GenerationResult r = GenerationRunner.execute(g);
+        Duration inside = onnxRuntime.time().minus(before);
         return new BenchmarkReport.Sample(r.timings().total(), r.timings().denoise(), start.get().steps(),
-                r.batchSize(),
-                memory.heapUsedAfterGc(), memory.residentBytes());
+                r.batchSize(), inside, memory.heapUsedAfterGc(), memory.residentBytes());
     }
 
     /** Sends events on to the progress display and keeps the resolved settings for the header. */

@@ -15,6 +15,7 @@ import org.sd3j.Sd3Exception;
 import org.sd3j.Sd3Pipeline;
 import org.sd3j.Timings;
 import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.runtime.OnnxRunStatistics;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,7 +96,8 @@ final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--benchmark writes no image: leave out --output");
         }
         OutputFiles.check(output);
-        OnnxOptions onnx = runtime.resolve();
+        OnnxRunStatistics onnxRuntime = new OnnxRunStatistics();
+        OnnxOptions onnx = runtime.resolve().toBuilder().runListener(onnxRuntime).build();
 
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -109,7 +111,8 @@ final class GenerateCommand implements Callable<Integer> {
                 Sd3Pipeline pipeline = loaded.model().pipelineBuilder().modelName(loaded.name()).listener(progress)
                         .build();
                 if (benchmark != null) {
-                    new Benchmark(pipeline, progress, cancel, MemoryProbe.system(), out).run(generation, benchmark);
+                    new Benchmark(pipeline, progress, cancel, MemoryProbe.system(), out, onnxRuntime)
+                            .run(generation, benchmark);
                     return 0;
                 }
                 if (loaded.model().vae().isEmpty()) {

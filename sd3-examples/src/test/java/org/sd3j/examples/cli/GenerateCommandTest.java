@@ -317,18 +317,20 @@ class GenerateCommandTest {
             assertThat(run.exitCode()).as(run.err()).isZero();
             String[] lines = run.out().split("\\R");
             assertThat(lines[0]).isEqualTo("Benchmark: 2 runs after 1 warm-up, 1 image of 64x64 and 2 steps per run");
-            assertThat(lines[1]).isEqualTo("run        image      step       heap       RSS");
-            assertThat(lines[2]).matches("warm-up    \\d+\\.\\d{3} s +\\d+\\.\\d{3} s +\\d+\\.\\d MB +(\\d+\\.\\d MB|n/a)");
+            assertThat(lines[1]).isEqualTo("run        image      step       outside    heap       RSS");
+            assertThat(lines[2]).matches("warm-up    \\d+\\.\\d{3} s +\\d+\\.\\d{3} s +\\d+\\.\\d% +\\d+\\.\\d MB +"
+                    + "(\\d+\\.\\d MB|n/a)");
             assertThat(lines[3]).startsWith("1          ");
             assertThat(lines[4]).startsWith("2          ");
             assertThat(lines[5]).matches("per image: median \\d+\\.\\d{3} s, min \\d+\\.\\d{3} s");
             assertThat(lines[6]).matches("per step: median \\d+\\.\\d{3} s, min \\d+\\.\\d{3} s");
-            assertThat(lines[7]).matches("heap after runs 1\\.\\.2: \\d+\\.\\d MB -> \\d+\\.\\d MB \\([+-]\\d+\\.\\d MB\\)");
+            assertThat(lines[7]).matches("outside ONNX Runtime: median \\d+\\.\\d%, max \\d+\\.\\d% of the run time");
+            assertThat(lines[8]).matches("heap after runs 1\\.\\.2: \\d+\\.\\d MB -> \\d+\\.\\d MB \\([+-]\\d+\\.\\d MB\\)");
             if (Files.isReadable(MemoryProbe.PROC_STATUS)) { // Linux
-                assertThat(lines[8]).matches("RSS after runs 1\\.\\.2: \\d+\\.\\d MB -> \\d+\\.\\d MB \\([+-]\\d+\\.\\d MB\\)");
-                assertThat(lines).hasSize(9);
+                assertThat(lines[9]).matches("RSS after runs 1\\.\\.2: \\d+\\.\\d MB -> \\d+\\.\\d MB \\([+-]\\d+\\.\\d MB\\)");
+                assertThat(lines).hasSize(10);
             } else {
-                assertThat(lines).hasSize(8);
+                assertThat(lines).hasSize(9);
             }
         }
 
