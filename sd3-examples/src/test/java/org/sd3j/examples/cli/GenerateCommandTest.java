@@ -61,6 +61,23 @@ class GenerateCommandTest {
 
     @Nested
     class Writes {
+        /** README's first command, at 2 steps: no --model means the bundled default model, at its 64x64. */
+        @Test
+        void withTheBundledDefaultModelWhenNoneIsNamed() {
+            Path out = tmp.resolve("fox.png");
+
+            CliRun run = CliRun.of("generate", "a red fox in the snow", "--steps", "2", "--seed", "3",
+                    "--output", out.toString());
+
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertThat(run.err()).startsWith("Loaded the bundled default model (ONNX folder) in ");
+            Image image = Image.read(out);
+            assertThat(image.width()).isEqualTo(64);
+            assertThat(image.height()).isEqualTo(64);
+            assertThat(parameters(out)).isEqualTo("a red fox in the snow\nSteps: 2, Sampler: euler, CFG scale: 7.0, "
+                    + "Seed: 3, Size: 64x64, Shift: 3.0, Model: sd3j-default");
+        }
+
         @Test
         void aPngWithTheParametersAndPrintsFileSeedAndTimings() {
             Path out = tmp.resolve("fox.png");
