@@ -13,7 +13,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
@@ -27,6 +26,7 @@ import org.sd3j.onnx.clip.ClipWeights;
 import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.mmdit.MmditConfig;
+import org.sd3j.onnx.model.SchedulerConfig;
 import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.onnx.mmdit.MmditWeights;
 import org.sd3j.onnx.safetensors.Safetensors;
@@ -185,7 +185,7 @@ public final class CheckpointConverter {
         List<String> tokenizerDirs = options.tokenizers() == null ? List.of() : validateTokenizers(options.tokenizers());
         boolean diffusers = Files.isDirectory(input) && Files.isDirectory(input.resolve(TRANSFORMER));
         Path transformerSource = diffusers ? input.resolve(TRANSFORMER) : input;
-        double shift = diffusers ? readShift(input.resolve("scheduler").resolve("scheduler_config.json"), 3.0) : 3.0;
+        double shift = diffusers ? SchedulerConfig.read(input).shift() : SchedulerConfig.DEFAULT_SHIFT;
         List<String> written = new ArrayList<>();
         long bytes = 0;
         try {
@@ -380,25 +380,6 @@ public final class CheckpointConverter {
 
     private static List<String> component(List<String> written, String dir, String library, String cls) {
         return written.contains(dir) ? List.of(library, cls) : Arrays.asList(null, null);
-    }
-
-    /**
-     * The {@code shift} of a diffusers {@code scheduler/scheduler_config.json}, or {@code fallback} when the file is
-     * absent or has none; a malformed file is a {@link ModelLoadException}.
-     */
-    public static double readShift(Path schedulerConfig, double fallback) {
-        if (!Files.exists(schedulerConfig)) {
-            return fallback;
-        }
-        try {
-            JsonNode shift = new ObjectMapper().readTree(schedulerConfig.toFile()).get("shift");
-            if (shift != null && !shift.isNumber()) {
-                throw new ModelLoadException(schedulerConfig, "\"shift\" must be a number, found " + shift);
-            }
-            return shift == null ? fallback : shift.asDouble();
-        } catch (IOException e) {
-            throw new ModelLoadException(schedulerConfig, "invalid JSON: " + e.getMessage(), e);
-        }
     }
 
     private static Map<String, Object> schedulerConfig(double shift) {

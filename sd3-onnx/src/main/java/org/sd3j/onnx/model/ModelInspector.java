@@ -77,7 +77,7 @@ public final class ModelInspector {
         if (format == Sd3Model.Format.CHECKPOINT) {
             shiftSource = "SD3's default: a checkpoint carries no scheduler config";
         } else if (Files.isRegularFile(path.resolve(SCHEDULER_CONFIG))) {
-            shift = CheckpointConverter.readShift(path.resolve(SCHEDULER_CONFIG), Sd3Model.DEFAULT_SHIFT);
+            shift = SchedulerConfig.read(path).shift();
             shiftSource = SCHEDULER_CONFIG;
         } else {
             shiftSource = "SD3's default: there is no " + SCHEDULER_CONFIG;
