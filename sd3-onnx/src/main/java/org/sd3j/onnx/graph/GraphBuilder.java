@@ -129,6 +129,15 @@ public final class GraphBuilder {
         return addConstant(ElementType.FLOAT, shape, b.flip());
     }
 
+    /** A scalar constant of a floating {@code type}, exact in float64 graphs (gradient checks need that). */
+    public Value scalar(ElementType type, double value) {
+        if (type == ElementType.DOUBLE) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(value);
+            return addConstant(ElementType.DOUBLE, new long[0], b.flip());
+        }
+        return constant(type, new float[] {(float) value});
+    }
+
     /** A float32 scalar constant (shape []). */
     public Value scalar(float value) {
         return constant(new float[] {value});
@@ -428,23 +437,81 @@ public final class GraphBuilder {
 
     /** Mean over {@code axes} (given as an input, opset 18+). */
     public Value reduceMean(Value x, boolean keepDims, long... axes) {
-        List<Dim> shape = null;
-        if (x.shape() != null) {
-            shape = new ArrayList<>();
-            for (int i = 0; i < x.rank(); i++) {
-                boolean reduced = false;
-                for (long a : axes) {
-                    reduced |= (a < 0 ? a + x.rank() : a) == i;
-                }
-                if (!reduced) {
-                    shape.add(x.dim(i));
-                } else if (keepDims) {
-                    shape.add(Dim.of(1));
-                }
+        return node(Op.REDUCE_MEAN, List.of(x, int64s(axes)), Map.of("keepdims", keepDims ? 1L : 0L), x.type(),
+                reducedShape(x, keepDims, axes));
+    }
+
+    /** Sum over {@code axes} (given as an input, opset 13+). */
+    public Value reduceSum(Value x, boolean keepDims, long... axes) {
+        return node(Op.REDUCE_SUM, List.of(x, int64s(axes)), Map.of("keepdims", keepDims ? 1L : 0L), x.type(),
+                reducedShape(x, keepDims, axes));
+    }
+
+    private static List<Dim> reducedShape(Value x, boolean keepDims, long... axes) {
+        if (x.shape() == null) {
+            return null;
+        }
+        List<Dim> shape = new ArrayList<>();
+        for (int i = 0; i < x.rank(); i++) {
+            boolean reduced = false;
+            for (long a : axes) {
+                reduced |= (a < 0 ? a + x.rank() : a) == i;
+            }
+            if (!reduced) {
+                shape.add(x.dim(i));
+            } else if (keepDims) {
+                shape.add(Dim.of(1));
             }
         }
-        return node(Op.REDUCE_MEAN, List.of(x, int64s(axes)), Map.of("keepdims", keepDims ? 1L : 0L), x.type(),
-                shape);
+        return shape;
+    }
+
+    /**
+     * Zero padding: {@code pads} is a run-time int64 vector {@code [begin_0 .. begin_n-1, end_0 .. end_n-1]}; the
+     * padded dims are unknown.
+     */
+    public Value pad(Value x, Value pads, List<Dim> knownShape) {
+        return node(Op.PAD, List.of(x, pads), Map.of("mode", "constant"), x.type(), knownShape);
+    }
+
+    /** The Gauss error function. */
+    public Value erf(Value x) {
+        return unary(Op.ERF, x);
+    }
+
+    // ---------------------------------------------------------------- reading the record (autodiff)
+
+    /** The nodes recorded so far, in order (a read-only view). */
+    public List<Node> nodes() {
+        return java.util.Collections.unmodifiableList(nodes);
+    }
+
+    /** The value called {@code name} in this graph. */
+    public Value value(String name) {
+        Value v = values.get(name);
+        if (v == null) {
+            throw new IllegalArgumentException("name must be a value of graph " + graphName + ", found '" + name + "'");
+        }
+        return v;
+    }
+
+    /** The contents of an int64 constant made by this builder (axes, sizes, starts), if {@code v} is one. */
+    public java.util.Optional<long[]> int64Constant(Value v) {
+        Constant c = constants.get(own(v).name());
+        if (c == null || c.type() != ElementType.INT64) {
+            return java.util.Optional.empty();
+        }
+        ByteBuffer b = c.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long[] out = new long[b.remaining() / 8];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = b.getLong(i * 8);
+        }
+        return java.util.Optional.of(out);
+    }
+
+    /** The graph inputs declared so far. */
+    public List<Value> inputs() {
+        return java.util.Collections.unmodifiableList(inputs);
     }
 
     /** Reshape to constant dims (0 copies the input dimension, -1 is inferred). */

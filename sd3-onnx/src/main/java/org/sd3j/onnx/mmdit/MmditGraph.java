@@ -32,22 +32,46 @@ public final class MmditGraph {
         FUSED
     }
 
+    /**
+     * Sees every Linear of the checkpoint as it is emitted and may add to its output (LoRA adapters for training
+     * and switchable inference). Called once per Linear, in graph order.
+     */
+    @FunctionalInterface
+    public interface LinearAdapter {
+        /** Adds nothing. */
+        LinearAdapter NONE = (g, key, firstRow, x, y, leadingDims) -> y;
+
+        /**
+         * @param key         the weight's checkpoint key without {@code .weight}, e.g.
+         *                    {@code model.diffusion_model.joint_blocks.0.x_block.attn.qkv}
+         * @param firstRow    the first row of that weight this Linear uses: {@code part * D} for q, k, v of a fused
+         *                    qkv, else 0 (the Linear uses {@code y}'s last dimension of rows from there)
+         * @param x           the Linear's input {@code [..., in]}
+         * @param y           its output {@code [..., out]}
+         * @param leadingDims run-time int64 {@code [B, T]} of a 3-D {@code x}, or null for a 2-D one
+         * @return the output to use instead of {@code y}
+         */
+        Value adapt(GraphBuilder g, String key, long firstRow, Value x, Value y, Value leadingDims);
+    }
+
     private final MmditConfig cfg;
     private final MmditWeights w;
     private final GraphBuilder g;
     private final ElementType type;
     private final Attention attention;
+    private final LinearAdapter adapter;
     private Value ones;
     /** Run-time [B, T] of the image and text token streams, computed once for every Linear. */
     private Value xLead;
     private Value ctxLead;
 
-    private MmditGraph(MmditConfig cfg, MmditWeights w, Attention attention) {
+    private MmditGraph(GraphBuilder g, MmditConfig cfg, MmditWeights w, Attention attention, LinearAdapter adapter) {
         this.cfg = cfg;
         this.w = w;
         this.type = w.computeType();
         this.attention = attention;
-        this.g = new GraphBuilder("mmdit");
+        this.adapter = adapter;
+        this.g = g;
     }
 
     /**
@@ -56,22 +80,40 @@ public final class MmditGraph {
      * @param skippedBlocks joint blocks to bypass (skip-layer guidance); empty for the normal model
      */
     public static OnnxGraph build(MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks, Attention attention) {
-        for (int b : skippedBlocks) {
-            if (b < 0 || b >= cfg.depth()) {
-                throw new IllegalArgumentException("skippedBlocks must be in [0, " + cfg.depth() + "), found " + b);
-            }
-        }
-        return new MmditGraph(cfg, weights, attention).emit(skippedBlocks);
-    }
-
-    private OnnxGraph emit(Set<Integer> skipped) {
-        int d = cfg.hiddenSize();
+        GraphBuilder g = new GraphBuilder("mmdit");
         Value latents = g.input(LATENTS, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(cfg.inChannels()),
                 Dim.symbol("height"), Dim.symbol("width"));
         Value timestep = g.input(TIMESTEP, ElementType.FLOAT, Dim.symbol("batch"));
         Value context = g.input(CONTEXT, ElementType.FLOAT, Dim.symbol("batch"), Dim.symbol("sequence"),
                 Dim.of(cfg.contextDim()));
         Value pooled = g.input(POOLED, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(cfg.pooledDim()));
+        Value out = emit(g, cfg, weights, skippedBlocks, attention, LinearAdapter.NONE, latents, timestep, context,
+                pooled);
+        g.output(g.cast(out, ElementType.FLOAT), OUTPUT);
+        return g.build();
+    }
+
+    /**
+     * Emits the MMDiT into {@code g} over the given inputs (any float type; cast to the weights' compute type) and
+     * returns the velocity {@code [B, 16, H, W]} in the compute type: for graphs that add to it, such as training
+     * steps (a loss and its gradients) with LoRA adapters on the Linears.
+     *
+     * @param timestep {@code [B]} sigma * 1000
+     */
+    public static Value emit(GraphBuilder g, MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks,
+                             Attention attention, LinearAdapter adapter, Value latents, Value timestep, Value context,
+                             Value pooled) {
+        for (int b : skippedBlocks) {
+            if (b < 0 || b >= cfg.depth()) {
+                throw new IllegalArgumentException("skippedBlocks must be in [0, " + cfg.depth() + "), found " + b);
+            }
+        }
+        return new MmditGraph(g, cfg, weights, attention, adapter).emit(skippedBlocks, latents, timestep, context,
+                pooled);
+    }
+
+    private Value emit(Set<Integer> skipped, Value latents, Value timestep, Value context, Value pooled) {
+        int d = cfg.hiddenSize();
         ones = g.constant(type, filled(d, 1f), d);
 
         Value x;
@@ -123,8 +165,7 @@ public final class MmditGraph {
             y = linear(y, "final_layer.linear", d, p * p * cfg.outChannels(), xLead);
             out = unpatchify(y, h, wd, latents);
         }
-        g.output(g.cast(out, ElementType.FLOAT), OUTPUT);
-        return g.build();
+        return out;
     }
 
     /**
@@ -146,7 +187,8 @@ public final class MmditGraph {
         WeightData kernel = w.get("x_embedder.proj.weight", d, c, p, p);
         WeightData matrix = new WeightData(kernel.type(), new long[] {d, (long) c * p * p}, kernel.data());
         Value weight = bind(w.sourceName("x_embedder.proj.weight"), matrix);
-        return g.linear(patches, weight, weight("x_embedder.proj.bias", d), xLead);
+        Value y = g.linear(patches, weight, weight("x_embedder.proj.bias", d), xLead);
+        return adapter.adapt(g, w.keyOf("x_embedder.proj.weight"), 0, patches, y, xLead);
     }
 
     /** {@code [B, L, p*p*C]} -> {@code [B, C, h*p, w*p]} ("nhwpqc -> nchpwq"). */
@@ -269,7 +311,8 @@ public final class MmditGraph {
             Value bs = w.has(attn + ".qkv.bias")
                     ? bind(w.sourceName(attn + ".qkv.bias") + "#" + "qkv".charAt(part), w.qkv(attn, "bias", part, d))
                     : null;
-            out[part] = g.linear(x, wt, bs, lead);
+            java.util.Map.Entry<String, Long> key = w.qkvKey(attn, part, d);
+            out[part] = adapter.adapt(g, key.getKey(), key.getValue(), x, g.linear(x, wt, bs, lead), lead);
         }
         if (cfg.qkNorm()) {
             out[0] = rmsNormPerHead(out[0], attn + ".ln_q.weight");
@@ -331,7 +374,8 @@ public final class MmditGraph {
     private Value linear(Value x, String prefix, long in, long out, Value lead) {
         Value wt = weight(prefix + ".weight", out, in);
         Value bs = w.has(prefix + ".bias") ? weight(prefix + ".bias", out) : null;
-        return lead == null ? g.linear(x, wt, bs) : g.linear(x, wt, bs, lead);
+        Value y = lead == null ? g.linear(x, wt, bs) : g.linear(x, wt, bs, lead);
+        return adapter.adapt(g, w.keyOf(prefix + ".weight"), 0, x, y, lead);
     }
 
     private Value weight(String canonical, long... shape) {

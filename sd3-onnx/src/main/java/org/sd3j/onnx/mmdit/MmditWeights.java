@@ -69,11 +69,13 @@ public final class MmditWeights {
      * Detects the layout of {@code source}.
      *
      * @param origin the checkpoint path, for error messages
-     * @param computeType FLOAT or FLOAT16: weights of another dtype are converted (copied) to it
+     * @param computeType FLOAT, FLOAT16 or DOUBLE (gradient checks): weights of another dtype are converted
+     *                    (copied) to it
      */
     public static MmditWeights of(TensorSource source, Path origin, ElementType computeType) {
-        if (computeType != ElementType.FLOAT && computeType != ElementType.FLOAT16) {
-            throw new IllegalArgumentException("computeType must be FLOAT or FLOAT16, found " + computeType);
+        if (computeType != ElementType.FLOAT && computeType != ElementType.FLOAT16
+                && computeType != ElementType.DOUBLE) {
+            throw new IllegalArgumentException("computeType must be FLOAT, FLOAT16 or DOUBLE, found " + computeType);
         }
         if (source.find(PREFIX + "x_embedder.proj.weight").isPresent()) {
             return new MmditWeights(source, origin, Layout.ORIGINAL, PREFIX, computeType, false);
@@ -160,6 +162,27 @@ public final class MmditWeights {
     }
 
     /**
+     * Where part {@code part} of a {@code qkv} projection's weight is stored: the checkpoint key (without
+     * {@code .weight}) and the first row, e.g. ({@code model.diffusion_model.joint_blocks.3.x_block.attn.qkv}, D)
+     * for k of the original's fused matrix, or ({@code transformer_blocks.3.attn.to_k}, 0) in diffusers' layout.
+     */
+    public java.util.Map.Entry<String, Long> qkvKey(String attention, int part, int hidden) {
+        String canonical = attention + ".qkv.weight";
+        if (layout == Layout.DIFFUSERS) {
+            String name = diffusersQkv(canonical, part);
+            return java.util.Map.entry(name.substring(0, name.length() - ".weight".length()), 0L);
+        }
+        String name = sourceName(canonical);
+        return java.util.Map.entry(name.substring(0, name.length() - ".weight".length()), (long) part * hidden);
+    }
+
+    /** The checkpoint key of a canonical weight name without its {@code .weight}, e.g. for LoRA names. */
+    public String keyOf(String canonicalWeight) {
+        String name = sourceName(canonicalWeight);
+        return name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : name;
+    }
+
+    /**
      * Part {@code part} (0 = q, 1 = k, 2 = v) of a fused {@code qkv} projection, e.g.
      * {@code qkv("joint_blocks.3.x_block.attn", "weight", 1, hidden)}: rows {@code [part*D, (part+1)*D)} of the
      * original's fused matrix (a zero-copy slice), or diffusers' separate {@code to_k}.
@@ -236,10 +259,13 @@ public final class MmditWeights {
         int n = in.remaining() / from.byteSize();
         ByteBuffer out = ByteBuffer.allocateDirect(n * to.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
-            if (from == ElementType.FLOAT) {
-                out.putShort(i * 2, Half.floatToF16(in.getFloat(i * 4)));
+            float f = from == ElementType.FLOAT ? in.getFloat(i * 4) : Half.f16ToFloat(in.getShort(i * 2));
+            if (to == ElementType.DOUBLE) {
+                out.putDouble(i * 8, f);
+            } else if (to == ElementType.FLOAT16) {
+                out.putShort(i * 2, Half.floatToF16(f));
             } else {
-                out.putFloat(i * 4, Half.f16ToFloat(in.getShort(i * 2)));
+                out.putFloat(i * 4, f);
             }
         }
         return out;

@@ -1,0 +1,425 @@
+package org.sd3j.train.autodiff;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.sd3j.onnx.graph.Dim;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.GraphBuilder;
+import org.sd3j.onnx.graph.Node;
+import org.sd3j.onnx.graph.Op;
+import org.sd3j.onnx.graph.Value;
+
+/**
+ * One vector-Jacobian product per {@link Op}: given a node and the gradients of its outputs, the gradients of its
+ * inputs, emitted as nodes of the same {@link GraphBuilder}. Shapes follow the builder's static knowledge:
+ * broadcasting is undone by summing over the axes where an input has a static 1 (or no axis) and the output does
+ * not. Every rule is checked against central finite differences in float64 ({@code VjpRulesTest}).
+ */
+final class VjpRules {
+    private final GraphBuilder g;
+
+    VjpRules(GraphBuilder g) {
+        this.g = g;
+    }
+
+    Value onesLike(Value v) {
+        Value one = g.scalar(v.type(), 1.0);
+        return v.rank() == 0 ? one : g.add(zerosLike(v), one);
+    }
+
+    Value zerosLike(Value v) {
+        return g.mul(v, g.scalar(v.type(), 0.0));
+    }
+
+    /**
+     * The gradients of {@code n}'s inputs (null where an input gets none: integer inputs, constants).
+     *
+     * @param outGrads the gradient of each output, null where the loss does not depend on it
+     * @param dependent the values that depend on a differentiated one (others need no gradient)
+     */
+    List<Value> vjp(Node n, List<Value> outGrads, Set<String> dependent) {
+        Value dy = outGrads.get(0);
+        switch (n.op()) {
+            case ADD:
+                return List.of(unbroadcast(dy, in(n, 0)), unbroadcast(dy, in(n, 1)));
+            case SUB:
+                return List.of(unbroadcast(dy, in(n, 0)), unbroadcast(g.neg(dy), in(n, 1)));
+            case MUL:
+                return grads(n, dependent,
+                        () -> unbroadcast(g.mul(dy, in(n, 1)), in(n, 0)),
+                        () -> unbroadcast(g.mul(dy, in(n, 0)), in(n, 1)));
+            case DIV:
+                return grads(n, dependent,
+                        () -> unbroadcast(g.div(dy, in(n, 1)), in(n, 0)),
+                        () -> unbroadcast(g.neg(g.div(g.mul(dy, out(n)), in(n, 1))), in(n, 1)));
+            case POW: {
+                if (dependent.contains(n.inputs().get(1))) {
+                    throw unsupported(n, "a trainable exponent");
+                }
+                Value x = in(n, 0);
+                Value e = g.cast(in(n, 1), x.type());
+                Value d = g.mul(e, g.pow(x, g.sub(e, g.scalar(x.type(), 1.0))));
+                return List.of(g.mul(dy, d));
+            }
+            case SQRT:
+                return List.of(g.div(g.mul(dy, g.scalar(dy.type(), 0.5)), out(n)));
+            case RECIPROCAL:
+                return List.of(g.neg(g.mul(dy, g.mul(out(n), out(n)))));
+            case EXP:
+                return List.of(g.mul(dy, out(n)));
+            case LOG:
+                return List.of(g.div(dy, in(n, 0)));
+            case COS:
+                return List.of(g.neg(g.mul(dy, g.sin(in(n, 0)))));
+            case SIN:
+                return List.of(g.mul(dy, g.cos(in(n, 0))));
+            case SIGMOID: {
+                Value y = out(n);
+                return List.of(g.mul(dy, g.mul(y, g.sub(g.scalar(y.type(), 1.0), y))));
+            }
+            case TANH: {
+                Value y = out(n);
+                return List.of(g.mul(dy, g.sub(g.scalar(y.type(), 1.0), g.mul(y, y))));
+            }
+            case ERF: {
+                Value x = in(n, 0);
+                Value d = g.mul(g.scalar(x.type(), 2.0 / Math.sqrt(Math.PI)), g.exp(g.neg(g.mul(x, x))));
+                return List.of(g.mul(dy, d));
+            }
+            case ABS: {
+                Value x = in(n, 0);
+                return List.of(g.where(g.less(x, g.scalar(x.type(), 0.0)), g.neg(dy), dy));
+            }
+            case NEG:
+                return List.of(g.neg(dy));
+            case MIN:
+            case MAX: {
+                Value fromA = g.equal(in(n, 0), out(n));
+                Value zeros = zerosLike(dy);
+                return List.of(unbroadcast(g.where(fromA, dy, zeros), in(n, 0)),
+                        unbroadcast(g.where(fromA, zeros, dy), in(n, 1)));
+            }
+            case WHERE: {
+                Value zeros = zerosLike(dy);
+                Value c = in(n, 0);
+                return Arrays.asList(null, unbroadcast(g.where(c, dy, zeros), in(n, 1)),
+                        unbroadcast(g.where(c, zeros, dy), in(n, 2)));
+            }
+            case CAST:
+                return List.of(g.cast(dy, in(n, 0).type()));
+            case IDENTITY:
+                return List.of(dy);
+            case GELU:
+                return List.of(g.mul(dy, geluDerivative(in(n, 0), "tanh".equals(n.attributes().get("approximate")))));
+            case MATMUL:
+                return matMul(n, dy, dependent);
+            case GEMM:
+                return gemm(n, dy, dependent);
+            case SOFTMAX: {
+                Value y = out(n);
+                long axis = (Long) n.attributes().get("axis");
+                Value dot = g.reduceSum(g.mul(dy, y), true, axis);
+                return List.of(g.mul(y, g.sub(dy, dot)));
+            }
+            case LAYER_NORMALIZATION:
+                return layerNorm(n, dy, dependent);
+            case REDUCE_MEAN:
+                return List.of(reduce(n, dy, true));
+            case REDUCE_SUM:
+                return List.of(reduce(n, dy, false));
+            case RESHAPE: {
+                Value x = in(n, 0);
+                return List.of(g.reshapeTo(dy, g.shape(x), x.shape()));
+            }
+            case TRANSPOSE: {
+                long[] perm = (long[]) n.attributes().get("perm");
+                int[] inverse = new int[perm.length];
+                for (int i = 0; i < perm.length; i++) {
+                    inverse[(int) perm[i]] = i;
+                }
+                return List.of(g.transpose(dy, inverse));
+            }
+            case CONCAT:
+                return concat(n, dy, dependent);
+            case SPLIT: {
+                List<Value> parts = new ArrayList<>();
+                for (int i = 0; i < n.outputs().size(); i++) {
+                    Value gi = outGrads.get(i);
+                    parts.add(gi != null ? gi : zerosLike(g.value(n.outputs().get(i))));
+                }
+                long axis = (Long) n.attributes().get("axis");
+                return List.of(g.concat((int) axis, parts.toArray(Value[]::new)));
+            }
+            case SLICE:
+                return List.of(slice(n, dy));
+            case UNSQUEEZE:
+                return List.of(g.squeeze(dy, constant(n, 1)));
+            case SQUEEZE:
+                return List.of(g.unsqueeze(dy, constant(n, 1)));
+            case SHAPE:
+            case RANGE:
+            case ARG_MAX:
+            case LESS:
+            case GREATER:
+            case EQUAL:
+            case FLOOR:
+                return List.of(); // piecewise constant or integer-valued: no gradient
+            case GATHER:
+                throw unsupported(n, "a trainable gathered tensor (e.g. pos_embed in full-parameter training)");
+            case MULTI_HEAD_ATTENTION:
+                throw unsupported(n, "ONNX Runtime's fused attention: build the graph with Attention.PRIMITIVE");
+            default:
+                throw unsupported(n, "this op");
+        }
+    }
+
+    private List<Value> grads(Node n, Set<String> dependent, java.util.function.Supplier<Value> a,
+                              java.util.function.Supplier<Value> b) {
+        return Arrays.asList(dependent.contains(n.inputs().get(0)) ? a.get() : null,
+                dependent.contains(n.inputs().get(1)) ? b.get() : null);
+    }
+
+    private Value geluDerivative(Value x, boolean tanh) {
+        ElementType t = x.type();
+        if (tanh) {
+            double k = Math.sqrt(2 / Math.PI);
+            Value x2 = g.mul(x, x);
+            Value u = g.mul(g.scalar(t, k), g.add(x, g.mul(g.scalar(t, 0.044715), g.mul(x2, x))));
+            Value th = g.tanh(u);
+            Value du = g.mul(g.scalar(t, k), g.add(g.scalar(t, 1.0), g.mul(g.scalar(t, 3 * 0.044715), x2)));
+            Value half = g.scalar(t, 0.5);
+            Value first = g.mul(half, g.add(g.scalar(t, 1.0), th));
+            Value second = g.mul(g.mul(half, x), g.mul(g.sub(g.scalar(t, 1.0), g.mul(th, th)), du));
+            return g.add(first, second);
+        }
+        Value cdf = g.mul(g.scalar(t, 0.5), g.add(g.scalar(t, 1.0), g.erf(g.mul(x, g.scalar(t, 1 / Math.sqrt(2))))));
+        Value pdf = g.mul(g.scalar(t, 1 / Math.sqrt(2 * Math.PI)), g.exp(g.mul(g.scalar(t, -0.5), g.mul(x, x))));
+        return g.add(cdf, g.mul(x, pdf));
+    }
+
+    private List<Value> matMul(Node n, Value dy, Set<String> dependent) {
+        Value a = in(n, 0);
+        Value b = in(n, 1);
+        if (a.rank() < 2 || b.rank() < 2) {
+            throw unsupported(n, "a 1-D operand");
+        }
+        if (a.rank() == b.rank()) {
+            return grads(n, dependent,
+                    () -> unbroadcast(g.matMul(dy, lastTwoSwapped(b)), a),
+                    () -> unbroadcast(g.matMul(lastTwoSwapped(a), dy), b));
+        }
+        if (b.rank() == 2) {
+            long k = a.dim(-1).size();
+            long m = b.dim(1).size();
+            return grads(n, dependent,
+                    () -> g.matMul(dy, g.transpose(b, 1, 0)),
+                    () -> g.matMul(g.transpose(g.reshape(a, -1, k), 1, 0), g.reshape(dy, -1, m)));
+        }
+        throw unsupported(n, "operands of ranks " + a.rank() + " and " + b.rank());
+    }
+
+    private Value lastTwoSwapped(Value v) {
+        int[] perm = new int[v.rank()];
+        for (int i = 0; i < perm.length; i++) {
+            perm[i] = i;
+        }
+        perm[perm.length - 1] = perm.length - 2;
+        perm[perm.length - 2] = perm.length - 1;
+        return g.transpose(v, perm);
+    }
+
+    private List<Value> gemm(Node n, Value dy, Set<String> dependent) {
+        Map<String, Object> attrs = n.attributes();
+        for (String k : attrs.keySet()) {
+            if (!k.equals("transB")) {
+                throw unsupported(n, "the attribute " + k);
+            }
+        }
+        boolean transB = Long.valueOf(1L).equals(attrs.get("transB"));
+        Value a = in(n, 0);
+        Value b = in(n, 1);
+        List<Value> out = new ArrayList<>(grads(n, dependent,
+                () -> g.gemm(dy, b, null, !transB),
+                () -> transB ? g.matMul(g.transpose(dy, 1, 0), a) : g.matMul(g.transpose(a, 1, 0), dy)));
+        if (n.inputs().size() > 2 && dependent.contains(n.inputs().get(2))) {
+            out.add(unbroadcast(dy, in(n, 2)));
+        }
+        return out;
+    }
+
+    private List<Value> layerNorm(Node n, Value dy, Set<String> dependent) {
+        Object axis = n.attributes().get("axis");
+        Value x = in(n, 0);
+        if (axis != null && (Long) axis != -1L && (Long) axis != x.rank() - 1) {
+            throw unsupported(n, "normalization over axes other than the last");
+        }
+        ElementType t = x.type();
+        double eps = n.attributes().containsKey("epsilon") ? ((Number) n.attributes().get("epsilon")).doubleValue()
+                : 1e-5;
+        Value scale = in(n, 1);
+        Value mean = g.reduceMean(x, true, -1);
+        Value xc = g.sub(x, mean);
+        Value var = g.reduceMean(g.mul(xc, xc), true, -1);
+        Value inv = g.reciprocal(g.sqrt(g.add(var, g.scalar(t, eps))));
+        Value xhat = g.mul(xc, inv);
+        List<Value> out = new ArrayList<>();
+        if (dependent.contains(n.inputs().get(0))) {
+            Value dxhat = g.mul(dy, scale);
+            Value inner = g.sub(g.sub(dxhat, g.reduceMean(dxhat, true, -1)),
+                    g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), true, -1)));
+            out.add(g.mul(inv, inner));
+        } else {
+            out.add(null);
+        }
+        out.add(dependent.contains(n.inputs().get(1)) ? unbroadcast(g.mul(dy, xhat), scale) : null);
+        if (n.inputs().size() > 2 && !n.inputs().get(2).isEmpty() && dependent.contains(n.inputs().get(2))) {
+            out.add(unbroadcast(dy, in(n, 2)));
+        }
+        return out;
+    }
+
+    /** ReduceMean / ReduceSum: the output gradient spread back over the reduced axes. */
+    private Value reduce(Node n, Value dy, boolean mean) {
+        Value x = in(n, 0);
+        long[] axes = constant(n, 1);
+        int r = x.rank();
+        long[] normalized = new long[axes.length];
+        for (int i = 0; i < axes.length; i++) {
+            normalized[i] = axes[i] < 0 ? axes[i] + r : axes[i];
+        }
+        Arrays.sort(normalized);
+        boolean keep = !Long.valueOf(0L).equals(n.attributes().get("keepdims"));
+        Value dk = keep ? dy : g.unsqueeze(dy, normalized);
+        Value spread = g.add(zerosLike(x), dk);
+        if (!mean) {
+            return spread;
+        }
+        long count = 1;
+        boolean known = true;
+        for (long a : normalized) {
+            Dim d = x.dim((int) a);
+            known &= d.isKnown();
+            count *= d.isKnown() ? d.size() : 1;
+        }
+        if (known) {
+            return g.mul(spread, g.scalar(x.type(), 1.0 / count));
+        }
+        if (normalized.length != 1) {
+            throw unsupported(n, "a mean over several axes of run-time sizes");
+        }
+        Value size = g.cast(g.gather(g.shape(x), g.int64s(normalized[0]), 0), x.type());
+        return g.div(spread, size);
+    }
+
+    /** Concat: each part's slice of the output gradient (run-time offsets where the sizes are symbolic). */
+    private List<Value> concat(Node n, Value dy, Set<String> dependent) {
+        int rank = dy.rank();
+        long axisAttr = (Long) n.attributes().get("axis");
+        int axis = (int) (axisAttr < 0 ? axisAttr + rank : axisAttr);
+        List<Value> parts = new ArrayList<>();
+        for (String name : n.inputs()) {
+            parts.add(g.value(name));
+        }
+        boolean allKnown = parts.stream().allMatch(p -> p.dim(axis).isKnown());
+        List<Value> out = new ArrayList<>();
+        if (allKnown) {
+            long offset = 0;
+            for (int i = 0; i < parts.size(); i++) {
+                long size = parts.get(i).dim(axis).size();
+                out.add(dependent.contains(n.inputs().get(i)) ? g.slice(dy, axis, offset, offset + size) : null);
+                offset += size;
+            }
+            return out;
+        }
+        Value start = g.int64s(0);
+        for (int i = 0; i < parts.size(); i++) {
+            Value size = g.gather(g.shape(parts.get(i)), g.int64s(axis), 0); // [1]
+            Value end = g.add(start, size);
+            out.add(dependent.contains(n.inputs().get(i)) ? g.slice(dy, start, end, g.int64s(axis)) : null);
+            start = end;
+        }
+        return out;
+    }
+
+    /** Slice along one axis: the gradient zero-padded back to the input's shape. */
+    private Value slice(Node n, Value dy) {
+        Value x = in(n, 0);
+        if (n.inputs().size() > 4 && !n.inputs().get(4).isEmpty()) {
+            throw unsupported(n, "slice steps");
+        }
+        long[] axes = constant(n, 3);
+        if (axes.length != 1) {
+            throw unsupported(n, "a slice over " + axes.length + " axes");
+        }
+        int r = x.rank();
+        int axis = (int) (axes[0] < 0 ? axes[0] + r : axes[0]);
+        g.int64Constant(in(n, 1)).ifPresent(s -> {
+            if (s[0] < 0) {
+                throw unsupported(n, "a negative start");
+            }
+        });
+        Value dim = g.gather(g.shape(x), g.int64s(axis), 0); // [1]
+        Value begin = g.min(in(n, 1), dim);
+        Value end = g.min(in(n, 2), dim);
+        Value after = g.sub(dim, end);
+        List<Value> pads = new ArrayList<>();
+        for (int side = 0; side < 2; side++) {
+            for (int i = 0; i < r; i++) {
+                pads.add(i == axis ? (side == 0 ? begin : after) : g.int64s(0));
+            }
+        }
+        return g.pad(dy, g.concat(0, pads.toArray(Value[]::new)), x.shape());
+    }
+
+    private Value in(Node n, int i) {
+        return g.value(n.inputs().get(i));
+    }
+
+    private Value out(Node n) {
+        return g.value(n.outputs().get(0));
+    }
+
+    private long[] constant(Node n, int input) {
+        return g.int64Constant(in(n, input)).orElseThrow(() -> unsupported(n, "run-time axes"));
+    }
+
+    /** Sums {@code grad} over the axes {@code target} was broadcast along, giving it {@code target}'s shape. */
+    Value unbroadcast(Value grad, Value target) {
+        if (grad.shape() == null || target.shape() == null) {
+            throw new UnsupportedOperationException("no gradient through a broadcast of unknown rank: " + target
+                    + " to " + grad);
+        }
+        int rg = grad.rank();
+        int rt = target.rank();
+        int lead = rg - rt;
+        List<Long> keepAxes = new ArrayList<>();
+        for (int i = 0; i < rt; i++) {
+            Dim dt = target.dim(i);
+            Dim dg = grad.dim(i + lead);
+            if (dt.isKnown() && dt.size() == 1 && !(dg.isKnown() && dg.size() == 1)) {
+                keepAxes.add((long) (i + lead));
+            }
+        }
+        Value r = grad;
+        if (!keepAxes.isEmpty()) {
+            r = g.reduceSum(r, true, keepAxes.stream().mapToLong(Long::longValue).toArray());
+        }
+        if (lead > 0) {
+            long[] leading = new long[lead];
+            for (int i = 0; i < lead; i++) {
+                leading[i] = i;
+            }
+            r = g.reduceSum(r, false, leading);
+        }
+        return r;
+    }
+
+    private static UnsupportedOperationException unsupported(Node n, String what) {
+        return new UnsupportedOperationException("no gradient rule for " + n.op().onnxName() + " (" + n.name()
+                + ") with " + what);
+    }
+}

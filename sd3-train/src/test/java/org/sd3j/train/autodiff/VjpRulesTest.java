@@ -1,0 +1,221 @@
+package org.sd3j.train.autodiff;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.sd3j.onnx.graph.Dim;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.GraphBuilder;
+import org.sd3j.onnx.graph.Value;
+
+/** Every gradient rule against central finite differences in float64 (see {@link GradientCheck}). */
+class VjpRulesTest {
+
+    static GradientCheck check() {
+        return new GradientCheck(42);
+    }
+
+    @Nested
+    class Elementwise {
+        @Test
+        void addSubMulDivWithBroadcasting() {
+            check().input("a", -1, 1, 2, 3, 4).input("b", 0.5, 1.5, 4).input("c", 0.5, 1.5, 2, 1, 4)
+                    .check((g, v) -> {
+                        Value s = g.add(v.get("a"), v.get("b"));
+                        Value d = g.sub(s, v.get("c"));
+                        Value m = g.mul(d, v.get("b"));
+                        return g.div(m, v.get("c"));
+                    });
+        }
+
+        @Test
+        void unaryFunctions() {
+            check().input("x", 0.2, 1.4, 3, 5).check((g, v) -> {
+                Value x = v.get("x");
+                Value a = g.add(g.sqrt(x), g.reciprocal(x));
+                Value b = g.add(g.exp(x), g.log(x));
+                Value d = g.add(g.sigmoid(x), g.tanh(x));
+                Value e = g.neg(g.abs(g.sub(x, g.scalar(ElementType.DOUBLE, 0.8))));
+                return g.add(g.add(a, b), g.add(d, e));
+            });
+        }
+
+        @Test
+        void cosSinErfInFloat32() {
+            check().float32().input("x", -1.5, 1.5, 3, 5).check((g, v) -> {
+                Value x = v.get("x");
+                return g.add(g.add(g.cos(x), g.sin(x)), g.erf(x));
+            });
+        }
+
+        @Test
+        void powWithAConstantExponent() {
+            check().input("x", 0.3, 2.0, 4, 3).check((g, v) -> g.pow(v.get("x"), g.scalar(ElementType.DOUBLE, 2.5)));
+        }
+
+        @Test
+        void minMaxAndWhere() {
+            check().input("a", -1, 1, 3, 4).input("b", -1, 1, 3, 4).check((g, v) -> {
+                Value a = v.get("a");
+                Value b = v.get("b");
+                Value w = g.where(g.greater(a, g.scalar(ElementType.DOUBLE, 0.0)), a, g.mul(b, b));
+                return g.add(g.add(g.min(a, b), g.max(a, b)), w);
+            });
+        }
+
+        @Test
+        void geluWithTheTanhApproximation() {
+            check().input("x", -3, 3, 4, 6).check((g, v) -> g.gelu(v.get("x"), true));
+        }
+
+        @Test
+        void geluExactInFloat32() {
+            check().float32().input("x", -3, 3, 4, 6).check((g, v) -> g.gelu(v.get("x"), false));
+        }
+
+        @Test
+        void siluAsComposed() {
+            check().input("x", -3, 3, 2, 8).check((g, v) -> g.silu(v.get("x")));
+        }
+    }
+
+    @Nested
+    class LinearAlgebra {
+        @Test
+        void batchedMatMul() {
+            check().input("a", -1, 1, 2, 3, 4, 5).input("b", -1, 1, 2, 3, 5, 2)
+                    .check((g, v) -> g.matMul(v.get("a"), v.get("b")));
+        }
+
+        @Test
+        void matMulOfATensorByAMatrix() {
+            check().input("a", -1, 1, 2, 3, 4).input("w", -1, 1, 4, 5).check((g, v) -> g.matMul(v.get("a"), v.get("w")));
+        }
+
+        @Test
+        void gemmWithAndWithoutTransposeAndBias() {
+            check().input("x", -1, 1, 3, 4).input("w", -1, 1, 5, 4).input("b", -1, 1, 5).input("u", -1, 1, 5, 2)
+                    .check((g, v) -> g.gemm(g.gemm(v.get("x"), v.get("w"), v.get("b"), true), v.get("u"), null, false));
+        }
+
+        @Test
+        void linearOverA3dInputWithASymbolicBatch() {
+            check().input("x", -1, 1, 2, 3, 4).symbolicFirstDim("x").input("w", -1, 1, 6, 4).input("b", -1, 1, 6)
+                    .check((g, v) -> g.linear(v.get("x"), v.get("w"), v.get("b")));
+        }
+    }
+
+    @Nested
+    class Normalization {
+        @Test
+        void softmaxOverTheLastAxis() {
+            check().input("x", -2, 2, 2, 3, 5).check((g, v) -> g.softmax(v.get("x"), -1));
+        }
+
+        @Test
+        void layerNormWithScaleAndBias() {
+            check().input("x", -2, 2, 2, 3, 6).input("s", 0.5, 1.5, 6).input("b", -1, 1, 6)
+                    .check((g, v) -> g.layerNorm(v.get("x"), v.get("s"), v.get("b"), 1e-6));
+        }
+
+        @Test
+        void reduceMeanAndSumKeepingAndDroppingAxes() {
+            check().input("x", -2, 2, 2, 3, 4).check((g, v) -> {
+                Value m = g.reduceMean(v.get("x"), true, -1); // [2, 3, 1]
+                Value s = g.reduceSum(v.get("x"), false, 1); // [2, 4]
+                return g.add(g.mul(v.get("x"), m), g.unsqueeze(s, 1));
+            });
+        }
+
+        @Test
+        void reduceMeanOverASymbolicAxis() {
+            check().input("x", -2, 2, 3, 4).symbolicFirstDim("x")
+                    .check((g, v) -> g.reduceMean(v.get("x"), false, 0));
+        }
+
+        @Test
+        void rmsNormAsComposed() {
+            check().input("x", -2, 2, 2, 8).input("w", 0.5, 1.5, 8).check((g, v) -> {
+                Value x = v.get("x");
+                Value ms = g.reduceMean(g.mul(x, x), true, -1);
+                Value inv = g.reciprocal(g.sqrt(g.add(ms, g.scalar(ElementType.DOUBLE, 1e-6))));
+                return g.mul(g.mul(x, inv), v.get("w"));
+            });
+        }
+    }
+
+    @Nested
+    class ShapeOps {
+        @Test
+        void reshapeTransposeUnsqueezeSqueeze() {
+            check().input("x", -1, 1, 2, 3, 4).check((g, v) -> {
+                Value r = g.reshape(v.get("x"), 0, 2, 6);
+                Value t = g.transpose(r, 2, 0, 1);
+                Value u = g.unsqueeze(t, 1);
+                return g.squeeze(g.mul(u, u), 1);
+            });
+        }
+
+        @Test
+        void concatAndSplitWithStaticSizes() {
+            check().input("a", -1, 1, 2, 3).input("b", -1, 1, 2, 5).check((g, v) -> {
+                Value c = g.concat(1, v.get("a"), v.get("b"));
+                Value[] parts = g.split(g.mul(c, c), 1, 4, 4);
+                return parts[0]; // the second part gets no gradient: zeros
+            });
+        }
+
+        @Test
+        void concatWithRunTimeSizesAndSlicesWithRunTimeBounds() {
+            // As the joint attention does: context and image tokens of symbolic lengths along axis 1.
+            check().input("ctx", -1, 1, 3, 2).symbolicFirstDim("ctx").input("img", -1, 1, 4, 2)
+                    .symbolicFirstDim("img").check((g, v) -> {
+                        Value joint = g.concat(0, v.get("ctx"), v.get("img"));
+                        Value sq = g.mul(joint, joint);
+                        Value len = g.unsqueeze(g.dimOf(v.get("ctx"), 0), 0);
+                        Value tail = g.slice(sq, len, g.int64s(Long.MAX_VALUE), g.int64s(0));
+                        Value head = g.slice(sq, g.int64s(0), len, g.int64s(0));
+                        return g.concat(0, g.mul(head, g.scalar(ElementType.DOUBLE, 2.0)), tail);
+                    });
+        }
+
+        @Test
+        void staticSlice() {
+            check().input("x", -1, 1, 2, 6).check((g, v) -> g.slice(g.mul(v.get("x"), v.get("x")), 1, 2, 5));
+        }
+
+        @Test
+        void castPassesTheGradientBackInTheInputType() {
+            check().float32().input("x", -1, 1, 3).check((g, v) -> {
+                Value d = g.cast(v.get("x"), ElementType.DOUBLE);
+                return g.cast(g.mul(d, d), ElementType.FLOAT);
+            });
+        }
+    }
+
+    @Test
+    void aValueTheLossDoesNotDependOnGetsZeros() {
+        GraphBuilder g = new GraphBuilder("unused");
+        Value x = g.input("x", ElementType.DOUBLE, Dim.of(3));
+        Value unused = g.input("u", ElementType.DOUBLE, Dim.of(2));
+        Value loss = g.reduceSum(g.mul(x, x), false, 0);
+        var grads = Autodiff.gradients(g, loss, List.of(x, unused));
+        assertThat(grads.get(unused).shape()).containsExactly(Dim.of(2));
+    }
+
+    @Test
+    void anOpWithoutARuleIsNamed() {
+        GraphBuilder g = new GraphBuilder("fused");
+        Value q = g.input("q", ElementType.FLOAT, Dim.of(1), Dim.of(4), Dim.of(8));
+        Value y = g.multiHeadAttention(q, q, q, 2);
+        Value loss = g.reduceSum(y, false, 0, 1, 2);
+        assertThatThrownBy(() -> Autodiff.gradients(g, loss, List.of(q)))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("no gradient rule for MultiHeadAttention")
+                .hasMessageContaining("Attention.PRIMITIVE");
+    }
+}
