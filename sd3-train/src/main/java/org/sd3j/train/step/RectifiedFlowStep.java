@@ -1,0 +1,90 @@
+package org.sd3j.train.step;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.sd3j.onnx.graph.Dim;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.GraphBuilder;
+import org.sd3j.onnx.graph.OnnxGraph;
+import org.sd3j.onnx.graph.Value;
+import org.sd3j.onnx.mmdit.MmditConfig;
+import org.sd3j.onnx.mmdit.MmditGraph;
+import org.sd3j.onnx.mmdit.MmditWeights;
+import org.sd3j.train.autodiff.Autodiff;
+
+/**
+ * The rectified-flow training step as one ONNX graph (SPEC §1, §7): noised latents
+ * {@code x_t = (1 - sigma) x0 + sigma eps}, the MMDiT's velocity at {@code sigma * 1000}, the loss against the
+ * target {@code eps - x0}, and the loss's gradients with respect to the trainable inputs (LoRA adapters).
+ *
+ * <p>Inputs: {@code x0}, {@code noise} {@code [B, 16, H, W]}, {@code sigma} {@code [B]},
+ * {@code encoder_hidden_states} {@code [B, S, D]}, {@code pooled_projections} {@code [B, P]}, then each adapter's
+ * {@code <key>.lora_A.weight} and {@code <key>.lora_B.weight}. Outputs: {@code loss} (scalar) and
+ * {@code grad.<input>} for each trainable input. Everything computes in the weights' compute type (float64 for
+ * gradient checks); the timestep embedding in float32, as the reference computes it.
+ */
+public final class RectifiedFlowStep {
+    public static final String X0 = "x0";
+    public static final String NOISE = "noise";
+    public static final String SIGMA = "sigma";
+    public static final String LOSS = "loss";
+    public static final String GRAD = "grad.";
+
+    /** The loss form (SPEC §7). */
+    public enum Loss {
+        /** {@code mean((v - (eps - x0))^2)}: the paper's and SimpleTuner's. */
+        VELOCITY_MSE,
+        /** The sigma^2-weighted form, equal to diffusers' and kohya's x0 ("preconditioned") loss. */
+        PRECONDITIONED
+    }
+
+    private RectifiedFlowStep() {
+    }
+
+    /** A built step graph and its trainable inputs (in output order). */
+    public record StepGraph(OnnxGraph graph, List<String> trainable) {
+    }
+
+    /** Builds the step graph for LoRA training of the MMDiT in {@code weights}. */
+    public static StepGraph lora(MmditConfig cfg, MmditWeights weights, LoraGraphAdapter adapter, Loss loss) {
+        ElementType t = weights.computeType();
+        GraphBuilder g = new GraphBuilder("rectified_flow_step");
+        Value x0 = g.input(X0, t, Dim.symbol("batch"), Dim.of(cfg.inChannels()), Dim.symbol("height"),
+                Dim.symbol("width"));
+        Value noise = g.input(NOISE, t, Dim.symbol("batch"), Dim.of(cfg.inChannels()), Dim.symbol("height"),
+                Dim.symbol("width"));
+        Value sigma = g.input(SIGMA, t, Dim.symbol("batch"));
+        Value context = g.input(MmditGraph.CONTEXT, t, Dim.symbol("batch"), Dim.symbol("sequence"),
+                Dim.of(cfg.contextDim()));
+        Value pooled = g.input(MmditGraph.POOLED, t, Dim.symbol("batch"), Dim.of(cfg.pooledDim()));
+
+        Value s4 = g.unsqueeze(sigma, 1, 2, 3);
+        Value xt = g.add(g.mul(g.sub(g.scalar(t, 1.0), s4), x0), g.mul(s4, noise));
+        Value timestep = g.cast(g.mul(sigma, g.scalar(t, 1000.0)), ElementType.FLOAT);
+        Value v = MmditGraph.emit(g, cfg, weights, Set.of(), MmditGraph.Attention.PRIMITIVE, adapter, xt, timestep,
+                context, pooled);
+        Value diff = g.sub(v, g.sub(noise, x0));
+        Value sq = g.mul(diff, diff);
+        if (loss == Loss.PRECONDITIONED) {
+            sq = g.mul(sq, g.mul(s4, s4));
+        }
+        // Flattened first: the mean's gradient then needs only the run-time element count of one axis.
+        Value l = g.reduceMean(g.reshape(sq, -1), false, 0);
+
+        List<Value> trainable = adapter.trainableInputs();
+        if (trainable.isEmpty()) {
+            throw new IllegalArgumentException("targets must match at least one Linear of the MMDiT, found none");
+        }
+        Map<Value, Value> grads = Autodiff.gradients(g, l, trainable);
+        g.output(l, LOSS);
+        List<String> names = new ArrayList<>();
+        for (Value p : trainable) {
+            g.output(grads.get(p), GRAD + p.name());
+            names.add(p.name());
+        }
+        return new StepGraph(g.build(), List.copyOf(names));
+    }
+}
