@@ -357,13 +357,25 @@ public final class GraphBuilder {
      * {@code [out, in]} Linear weight is used without copying it.
      */
     public Value gemm(Value a, Value b, Value c, boolean transB) {
-        Dim m = a.dim(0);
+        return gemm(a, b, c, false, transB);
+    }
+
+    /** {@code A' B' + C} with either operand transposed in the kernel (no Transpose node, no copy). */
+    public Value gemm(Value a, Value b, Value c, boolean transA, boolean transB) {
+        Dim m = transA ? a.dim(1) : a.dim(0);
         Dim n = transB ? b.dim(0) : b.dim(1);
         List<Value> in = new ArrayList<>(Arrays.asList(a, b));
         if (c != null) {
             in.add(c);
         }
-        return node(Op.GEMM, in, transB ? Map.of("transB", 1L) : Map.of(), a.type(), List.of(m, n));
+        Map<String, Object> attrs = new LinkedHashMap<>();
+        if (transA) {
+            attrs.put("transA", 1L);
+        }
+        if (transB) {
+            attrs.put("transB", 1L);
+        }
+        return node(Op.GEMM, in, attrs, a.type(), List.of(m, n));
     }
 
     /**
@@ -617,6 +629,17 @@ public final class GraphBuilder {
             shape.addAll(x.shape().subList(a + 1, x.rank()));
         }
         return node(Op.GATHER, List.of(x, indices), Map.of("axis", (long) axis), x.type(), shape);
+    }
+
+    /**
+     * {@code data} with {@code updates} added at {@code indices} along {@code axis} (ScatterElements, reduction
+     * "add": repeated indices accumulate): the gradient of a Gather.
+     */
+    public Value scatterAdd(Value data, Value indices, Value updates, int axis) {
+        Map<String, Object> attrs = new LinkedHashMap<>();
+        attrs.put("axis", (long) axis);
+        attrs.put("reduction", "add");
+        return node(Op.SCATTER_ELEMENTS, List.of(data, indices, updates), attrs, data.type(), data.shape());
     }
 
     /** The run-time shape of {@code x} as an int64 vector. */

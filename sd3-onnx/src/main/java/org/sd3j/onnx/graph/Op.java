@@ -48,6 +48,7 @@ public enum Op {
     UNSQUEEZE("Unsqueeze"),
     SQUEEZE("Squeeze"),
     GATHER("Gather"),
+    SCATTER_ELEMENTS("ScatterElements"),
     SHAPE("Shape"),
     RANGE("Range"),
     CAST("Cast"),

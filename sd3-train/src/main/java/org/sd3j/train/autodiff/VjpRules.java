@@ -169,7 +169,7 @@ final class VjpRules {
             case FLOOR:
                 return List.of(); // piecewise constant or integer-valued: no gradient
             case GATHER:
-                throw unsupported(n, "a trainable gathered tensor (e.g. pos_embed in full-parameter training)");
+                return List.of(gather(n, dy));
             case MULTI_HEAD_ATTENTION:
                 throw unsupported(n, "ONNX Runtime's fused attention: build the graph with Attention.PRIMITIVE");
             default:
@@ -235,16 +235,19 @@ final class VjpRules {
     private List<Value> gemm(Node n, Value dy, Set<String> dependent) {
         Map<String, Object> attrs = n.attributes();
         for (String k : attrs.keySet()) {
-            if (!k.equals("transB")) {
+            if (!k.equals("transB") && !k.equals("transA")) {
                 throw unsupported(n, "the attribute " + k);
             }
         }
+        boolean transA = Long.valueOf(1L).equals(attrs.get("transA"));
         boolean transB = Long.valueOf(1L).equals(attrs.get("transB"));
         Value a = in(n, 0);
         Value b = in(n, 1);
+        // Y = op(A) op(B): d op(A) = dY op(B)^T, d op(B) = op(A)^T dY, each transposed back as the forward had it;
+        // Gemm's own transpose flags do that without Transpose nodes.
         List<Value> out = new ArrayList<>(grads(n, dependent,
-                () -> g.gemm(dy, b, null, !transB),
-                () -> transB ? g.matMul(g.transpose(dy, 1, 0), a) : g.matMul(g.transpose(a, 1, 0), dy)));
+                () -> transA ? g.gemm(b, dy, null, transB, true) : g.gemm(dy, b, null, false, !transB),
+                () -> transB ? g.gemm(dy, a, null, true, transA) : g.gemm(a, dy, null, !transA, false)));
         if (n.inputs().size() > 2 && dependent.contains(n.inputs().get(2))) {
             out.add(unbroadcast(dy, in(n, 2)));
         }
@@ -343,6 +346,25 @@ final class VjpRules {
             start = end;
         }
         return out;
+    }
+
+    /**
+     * Gather along an axis: each gathered slice's gradient added back at its index (repeated indices accumulate),
+     * by ScatterElements over indices broadcast to the gradient's shape.
+     */
+    private Value gather(Node n, Value dy) {
+        Value x = in(n, 0);
+        Value idx = in(n, 1);
+        long axisAttr = (Long) n.attributes().get("axis");
+        int axis = (int) (axisAttr < 0 ? axisAttr + x.rank() : axisAttr);
+        if (idx.rank() != 1) {
+            throw unsupported(n, "indices of rank " + idx.rank());
+        }
+        long[] shape = new long[dy.rank()];
+        java.util.Arrays.fill(shape, 1);
+        shape[axis] = -1;
+        Value expanded = g.expand(g.reshape(idx, shape), g.shape(dy));
+        return g.scatterAdd(zerosLike(x), expanded, dy, axis);
     }
 
     /** Slice along one axis: the gradient zero-padded back to the input's shape. */

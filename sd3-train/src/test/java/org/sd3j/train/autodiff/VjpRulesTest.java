@@ -103,6 +103,13 @@ class VjpRulesTest {
         }
 
         @Test
+        void gemmWithATransposedFirstOperand() {
+            check().input("x", -1, 1, 4, 3).input("w", -1, 1, 5, 4).input("z", -1, 1, 4, 5)
+                    .check((g, v) -> g.add(g.gemm(v.get("x"), v.get("w"), null, true, true),
+                            g.gemm(v.get("x"), v.get("z"), null, true, false)));
+        }
+
+        @Test
         void linearOverA3dInputWithASymbolicBatch() {
             check().input("x", -1, 1, 2, 3, 4).symbolicFirstDim("x").input("w", -1, 1, 6, 4).input("b", -1, 1, 6)
                     .check((g, v) -> g.linear(v.get("x"), v.get("w"), v.get("b")));
@@ -181,6 +188,12 @@ class VjpRulesTest {
                         Value head = g.slice(sq, g.int64s(0), len, g.int64s(0));
                         return g.concat(0, g.mul(head, g.scalar(ElementType.DOUBLE, 2.0)), tail);
                     });
+        }
+
+        @Test
+        void gatherWithRepeatedIndicesAsThePositionTableIsRead() {
+            check().input("table", -1, 1, 1, 6, 3).check((g, v) -> g.gather(v.get("table"),
+                    g.int64s(4, 1, 1, 5, 0), 1));
         }
 
         @Test

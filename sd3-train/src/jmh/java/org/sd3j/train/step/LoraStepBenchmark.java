@@ -1,0 +1,110 @@
+package org.sd3j.train.step;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.mmdit.MmditConfig;
+import org.sd3j.onnx.mmdit.MmditGraph;
+import org.sd3j.onnx.mmdit.MmditWeights;
+import org.sd3j.onnx.mmdit.RandomCheckpoint;
+import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.safetensors.DType;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.tensor.Tensor;
+
+/**
+ * One LoRA training step's forward and backward (the step graph: loss and every adapter's gradient) on the issue's
+ * depth-4 shapes: hidden 256, batch 2, latent 16x32x32, context 77x256, rank 16 on every Linear of the joint
+ * blocks. The optimizer update is not included. Target: at most 85 ms per step on the 2-core CI machine.
+ *
+ * <p>Run: {@code mvn -pl sd3-train -Pbench verify -Djmh.args="LoraStep"} (after {@code mvn install -DskipTests}).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class LoraStepBenchmark {
+    private Path dir;
+    private TensorSource source;
+    private GraphSession session;
+    private final Map<String, Tensor> inputs = new LinkedHashMap<>();
+
+    @Setup(Level.Trial)
+    public void setUp() throws IOException {
+        dir = Files.createTempDirectory("sd3j-train-bench");
+        Path ckpt = RandomCheckpoint.write(dir.resolve("d4.safetensors"), 4, 256, 128, 32, false, Set.of(),
+                DType.F32, 1L);
+        source = Safetensors.open(ckpt);
+        MmditWeights w = MmditWeights.of(source, ckpt, ElementType.FLOAT);
+        MmditConfig cfg = MmditConfig.infer(w);
+        LoraGraphAdapter adapter = new LoraGraphAdapter(k -> k.contains("joint_blocks"), 16, 16, ElementType.FLOAT,
+                k -> source.info(k + ".weight").shape());
+        RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, w, adapter,
+                RectifiedFlowStep.Loss.VELOCITY_MSE);
+        session = GraphSession.create(step.graph(), OnnxOptions.cpu());
+        Random r = new Random(1);
+        inputs.put(RectifiedFlowStep.X0, random(r, 2, 16, 32, 32));
+        inputs.put(RectifiedFlowStep.NOISE, random(r, 2, 16, 32, 32));
+        inputs.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.3f, 0.7f}, 2));
+        inputs.put(MmditGraph.CONTEXT, random(r, 2, 77, 256));
+        inputs.put(MmditGraph.POOLED, random(r, 2, 128));
+        for (String k : adapter.keys()) {
+            long[] shape = source.info(k + ".weight").shape();
+            int in = (int) (shape.length == 2 ? shape[1] : shape[1] * shape[2] * shape[3]);
+            inputs.put(k + LoraGraphAdapter.A, random(r, 16, in));
+            inputs.put(k + LoraGraphAdapter.B, random(r, (int) shape[0], 16));
+        }
+    }
+
+    private static Tensor random(Random r, int... shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (r.nextGaussian() * 0.1);
+        }
+        return Tensor.of(v, shape);
+    }
+
+    @Benchmark
+    public Map<String, Tensor> step() {
+        return session.run(inputs);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws IOException {
+        session.close();
+        source.close();
+        try (var files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Files.delete(p);
+            }
+        }
+        Files.delete(dir);
+    }
+}
