@@ -85,8 +85,10 @@ public final class LoraGraphAdapter implements MmditGraph.LinearAdapter {
         if (firstRow != 0 || out != b.dim(0).size()) {
             b = g.slice(b, 0, firstRow, firstRow + out);
         }
-        Value delta = leadingDims == null ? g.linear(u, b, null) : g.linear(u, b, null, leadingDims);
-        return g.add(y, g.mul(delta, g.scalar(type, scale)));
+        // alpha/r scales the small [out, r] matrix, not the [tokens, out] product: one tiny Mul per step.
+        Value scaled = g.mul(b, g.scalar(type, scale));
+        Value delta = leadingDims == null ? g.linear(u, scaled, null) : g.linear(u, scaled, null, leadingDims);
+        return g.add(y, delta);
     }
 
     /** The adapter inputs created so far, A then B per adapted key, in graph order. */
