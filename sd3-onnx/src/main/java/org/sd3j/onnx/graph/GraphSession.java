@@ -383,8 +383,13 @@ public final class GraphSession implements AutoCloseable {
      * @param output  the output written by each run
      */
     public Binding bind(Map<String, Tensor> fixed, List<String> varying, String output) {
+        return bind(fixed, varying, List.of(output));
+    }
+
+    /** {@link #bind(Map, List, String)} for several outputs (a training step's loss and gradients). */
+    public Binding bind(Map<String, Tensor> fixed, List<String> varying, List<String> outputs) {
         ensureOpen();
-        return new Binding(fixed, varying, output);
+        return new Binding(fixed, varying, outputs);
     }
 
     /**
@@ -398,14 +403,21 @@ public final class GraphSession implements AutoCloseable {
         private final String[] varying;
         private final Tensor[] lastInputs;
         private final OrtTensors.Staging[] staging;
-        private final String output;
-        private final OnnxJavaType outputType;
+        private final String[] outputs;
+        private final OnnxJavaType[] outputTypes;
         private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
-        private Tensor lastOutput;
-        private OrtTensors.Staging outputStaging;
+        private final Tensor[] lastOutputs;
+        private final OrtTensors.Staging[] outputStaging;
         private boolean closed;
 
-        private Binding(Map<String, Tensor> fixed, List<String> varying, String output) {
+        private Binding(Map<String, Tensor> fixed, List<String> varying, List<String> outputs) {
+            this.varying = varying.toArray(String[]::new);
+            this.lastInputs = new Tensor[this.varying.length];
+            this.staging = new OrtTensors.Staging[this.varying.length];
+            this.outputs = outputs.toArray(String[]::new);
+            this.lastOutputs = new Tensor[this.outputs.length];
+            this.outputStaging = new OrtTensors.Staging[this.outputs.length];
+            this.outputTypes = new OnnxJavaType[this.outputs.length];
             try {
                 this.runOptions = new OrtSession.RunOptions();
                 owned.add(runOptions);
@@ -415,11 +427,15 @@ public final class GraphSession implements AutoCloseable {
                     owned.add(t);
                     feed.put(e.getKey(), t);
                 }
-                NodeInfo out = session.getOutputInfo().get(output);
-                if (out == null || !(out.getInfo() instanceof TensorInfo)) {
-                    throw new IllegalArgumentException("output must be one of " + outputNames() + ", found " + output);
+                Map<String, NodeInfo> info = session.getOutputInfo();
+                for (int i = 0; i < this.outputs.length; i++) {
+                    NodeInfo out = info.get(this.outputs[i]);
+                    if (out == null || !(out.getInfo() instanceof TensorInfo)) {
+                        throw new IllegalArgumentException("output must be one of " + outputNames() + ", found "
+                                + this.outputs[i]);
+                    }
+                    outputTypes[i] = ((TensorInfo) out.getInfo()).type;
                 }
-                this.outputType = ((TensorInfo) out.getInfo()).type;
             } catch (OrtException e) {
                 close();
                 throw new BackendException(name, "bind", e.getMessage(), e);
@@ -427,10 +443,6 @@ public final class GraphSession implements AutoCloseable {
                 close();
                 throw e;
             }
-            this.varying = varying.toArray(String[]::new);
-            this.lastInputs = new Tensor[this.varying.length];
-            this.staging = new OrtTensors.Staging[this.varying.length];
-            this.output = output;
         }
 
         private OnnxJavaType typeOf(String input) {
@@ -442,10 +454,15 @@ public final class GraphSession implements AutoCloseable {
         }
 
         /**
-         * One run: {@code inputs[i]} feeds the i-th varying input; the output is written into {@code out}, whose
-         * shape must be the output's.
+         * One run: {@code inputs[i]} feeds the i-th varying input; the (single) output is written into
+         * {@code out}, whose shape must be the output's.
          */
         public void run(Tensor out, Tensor... inputs) {
+            run(new Tensor[] {out}, inputs);
+        }
+
+        /** One run writing the bound outputs, in order, into {@code outs} (shapes as the graph computes them). */
+        public void run(Tensor[] outs, Tensor... inputs) {
             ensureOpen();
             if (closed) {
                 throw new IllegalStateException("binding of session " + name + " is closed");
@@ -454,17 +471,25 @@ public final class GraphSession implements AutoCloseable {
                 throw new IllegalArgumentException("inputs must hold " + varying.length + " tensors "
                         + java.util.Arrays.toString(varying) + ", found " + inputs.length);
             }
+            if (outs.length != outputs.length) {
+                throw new IllegalArgumentException("outs must hold " + outputs.length + " tensors "
+                        + java.util.Arrays.toString(outputs) + ", found " + outs.length);
+            }
             try {
                 for (int i = 0; i < inputs.length; i++) {
                     bindInput(i, inputs[i]);
                 }
-                bindOutput(out);
+                for (int i = 0; i < outs.length; i++) {
+                    bindOutput(i, outs[i]);
+                }
                 long start = System.nanoTime();
                 try (OrtSession.Result ignored = session.run(feed, java.util.Set.of(), pinned, runOptions)) {
                     record(start);
                 }
-                if (outputStaging != null) {
-                    outputStaging.drainInto(out);
+                for (int i = 0; i < outs.length; i++) {
+                    if (outputStaging[i] != null) {
+                        outputStaging[i].drainInto(outs[i]);
+                    }
                 }
             } catch (OrtException e) {
                 throw new BackendException(name, "run", e.getMessage(), e);
@@ -497,19 +522,19 @@ public final class GraphSession implements AutoCloseable {
             }
         }
 
-        private void bindOutput(Tensor out) throws OrtException {
-            if (out == lastOutput) {
+        private void bindOutput(int i, Tensor out) throws OrtException {
+            if (out == lastOutputs[i]) {
                 return;
             }
-            OnnxTensor previous = pinned.get(output);
-            if (outputType == OnnxJavaType.FLOAT && OrtTensors.wrappable(out, OnnxJavaType.FLOAT)) {
-                pinned.put(output, OnnxTensor.createTensor(env, out.asFloatBuffer(), OrtTensors.shape(out)));
-                outputStaging = null;
+            OnnxTensor previous = pinned.get(outputs[i]);
+            if (outputTypes[i] == OnnxJavaType.FLOAT && OrtTensors.wrappable(out, OnnxJavaType.FLOAT)) {
+                pinned.put(outputs[i], OnnxTensor.createTensor(env, out.asFloatBuffer(), OrtTensors.shape(out)));
+                outputStaging[i] = null;
             } else {
-                outputStaging = new OrtTensors.Staging(env, outputType, OrtTensors.shape(out));
-                pinned.put(output, outputStaging.tensor);
+                outputStaging[i] = new OrtTensors.Staging(env, outputTypes[i], OrtTensors.shape(out));
+                pinned.put(outputs[i], outputStaging[i].tensor);
             }
-            lastOutput = out;
+            lastOutputs[i] = out;
             if (previous != null) {
                 previous.close();
             }
@@ -531,7 +556,7 @@ public final class GraphSession implements AutoCloseable {
             }
             closed = true;
             List<AutoCloseable> all = new ArrayList<>();
-            for (String v : varying == null ? new String[0] : varying) {
+            for (String v : varying) {
                 OnnxTensor t = feed.get(v);
                 if (t != null) {
                     all.add(t);
