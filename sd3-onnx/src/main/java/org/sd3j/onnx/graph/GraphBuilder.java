@@ -521,6 +521,15 @@ public final class GraphBuilder {
         return java.util.Optional.of(out);
     }
 
+    /** The weights declared so far, by name, in declaration order (their values, for full-parameter gradients). */
+    public List<Value> weightValues() {
+        List<Value> out = new ArrayList<>();
+        for (String name : weights.keySet()) {
+            out.add(values.get(name));
+        }
+        return out;
+    }
+
     /** The graph inputs declared so far. */
     public List<Value> inputs() {
         return java.util.Collections.unmodifiableList(inputs);

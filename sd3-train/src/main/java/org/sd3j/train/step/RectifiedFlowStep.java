@@ -50,8 +50,30 @@ public final class RectifiedFlowStep {
 
     /** Builds the step graph for LoRA training of the MMDiT in {@code weights}. */
     public static StepGraph lora(MmditConfig cfg, MmditWeights weights, LoraGraphAdapter adapter, Loss loss) {
-        ElementType t = weights.computeType();
         GraphBuilder g = new GraphBuilder("rectified_flow_step");
+        Value l = emitLoss(g, cfg, weights, adapter, loss);
+        List<Value> trainable = adapter.trainableInputs();
+        if (trainable.isEmpty()) {
+            throw new IllegalArgumentException("targets must match at least one Linear of the MMDiT, found none");
+        }
+        return withGradients(g, l, trainable);
+    }
+
+    /**
+     * Builds the step graph for full-parameter training: gradients of every weight of the MMDiT, named
+     * {@code grad.<weight name>} (a fused qkv's q, k and v rows are the weights {@code <name>#q}, {@code #k},
+     * {@code #v}). Run it with the weights fed as inputs ({@code GraphSession.WeightBinding.INPUTS}) from buffers
+     * the trainer updates.
+     */
+    public static StepGraph full(MmditConfig cfg, MmditWeights weights, Loss loss) {
+        GraphBuilder g = new GraphBuilder("rectified_flow_step");
+        Value l = emitLoss(g, cfg, weights, MmditGraph.LinearAdapter.NONE, loss);
+        return withGradients(g, l, g.weightValues());
+    }
+
+    private static Value emitLoss(GraphBuilder g, MmditConfig cfg, MmditWeights weights,
+                                  MmditGraph.LinearAdapter adapter, Loss loss) {
+        ElementType t = weights.computeType();
         Value x0 = g.input(X0, t, Dim.symbol("batch"), Dim.of(cfg.inChannels()), Dim.symbol("height"),
                 Dim.symbol("width"));
         Value noise = g.input(NOISE, t, Dim.symbol("batch"), Dim.of(cfg.inChannels()), Dim.symbol("height"),
@@ -72,12 +94,10 @@ public final class RectifiedFlowStep {
             sq = g.mul(sq, g.mul(s4, s4));
         }
         // Flattened first: the mean's gradient then needs only the run-time element count of one axis.
-        Value l = g.reduceMean(g.reshape(sq, -1), false, 0);
+        return g.reduceMean(g.reshape(sq, -1), false, 0);
+    }
 
-        List<Value> trainable = adapter.trainableInputs();
-        if (trainable.isEmpty()) {
-            throw new IllegalArgumentException("targets must match at least one Linear of the MMDiT, found none");
-        }
+    private static StepGraph withGradients(GraphBuilder g, Value l, List<Value> trainable) {
         Map<Value, Value> grads = Autodiff.gradients(g, l, trainable);
         g.output(l, LOSS);
         List<String> names = new ArrayList<>();
