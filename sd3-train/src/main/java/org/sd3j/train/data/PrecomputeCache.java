@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Building</b> ({@link #build}) goes through the dataset in order. Per item: decode the image (a file that
  * fails to decode is skipped, logged and counted like the scan's skips), {@link CenterCropResize} it to its bucket,
- * encode it with the VAE, and encode the caption with <em>every</em> text encoder separately, so that training can
- * drop each encoder's slot on its own. The encoders' outputs for the empty caption are cached once, for caption
- * dropout.
+ * encode it with the VAE (one image per call: items of one batch may differ in size), and encode the caption with
+ * <em>every</em> text encoder, storing each encoder's output separately so that training can drop each encoder's
+ * slot on its own (captions go to the encoders {@value #CAPTION_BATCH} at a time). The encoders' outputs for the
+ * empty caption are cached once, for caption dropout. An interrupted build is not resumed: run it again.
  *
  * <p><b>Folder format</b> (version 1):
  * <pre>
@@ -61,6 +62,11 @@ import org.slf4j.LoggerFactory;
 public final class PrecomputeCache {
     private static final Logger LOG = LoggerFactory.getLogger(PrecomputeCache.class);
     private static final String ITEMS = "items";
+    /**
+     * Captions encoded per encoder call: batching them makes GPU encoders faster and, in a low-memory
+     * {@link org.sd3j.onnx.model.Sd3Model}, loads each encoder once per batch instead of once per caption.
+     */
+    static final int CAPTION_BATCH = 16;
 
     private final Path directory;
     private final CacheManifest manifest;
@@ -93,26 +99,39 @@ public final class PrecomputeCache {
         LOG.info("Precomputing {} images of {} into {}", dataset.size(), dataset.folder(), dir);
         long start = System.nanoTime();
         ModelFingerprint fingerprint = ModelFingerprint.of(model);
-        Map<EncoderRole, EncodedText> empty = encodeCaption(model, "");
+        Map<EncoderRole, EncodedText> empty = encodeCaptions(model, List.of(""));
         CacheFiles.writeEmptyCaption(dir.resolve(CacheManifest.EMPTY_CAPTION_FILE), empty);
         Map<String, Integer> tokenCounts = new LinkedHashMap<>();
         empty.forEach((role, out) -> tokenCounts.put(role.name(), out.tokens().dim(1)));
 
         List<SkippedImage> skipped = new ArrayList<>(dataset.skipped());
         List<CachedItem> items = new ArrayList<>();
-        for (DatasetItem item : dataset.items()) {
-            Image image;
-            try {
-                image = ImageFiles.read(item.image());
-            } catch (ImageFiles.UnreadableException e) {
-                ImageCaptionDataset.skip(skipped, item.image(), SkipReason.UNREADABLE_IMAGE, e.getMessage());
+        List<DatasetItem> all = dataset.items();
+        for (int from = 0; from < all.size(); from += CAPTION_BATCH) {
+            List<DatasetItem> readable = new ArrayList<>();
+            List<Image> cropped = new ArrayList<>(); // Only the crops are kept: a batch of full photos can be GBs.
+            for (DatasetItem item : all.subList(from, Math.min(from + CAPTION_BATCH, all.size()))) {
+                try {
+                    cropped.add(CenterCropResize.apply(ImageFiles.read(item.image()), item.bucket()));
+                    readable.add(item);
+                } catch (ImageFiles.UnreadableException e) {
+                    ImageCaptionDataset.skip(skipped, item.image(), SkipReason.UNREADABLE_IMAGE, e.getMessage());
+                }
+            }
+            if (readable.isEmpty()) {
                 continue;
             }
-            CacheFiles.ItemData data = encodeItem(model, image, item, tokenCounts);
-            String file = ITEMS + "/" + String.format(Locale.ROOT, "%06d", items.size()) + ".safetensors";
-            CacheFiles.writeItem(dir.resolve(file), data, item.relativePath(), item.bucket());
-            items.add(new CachedItem(items.size(), file, item.relativePath(), item.bucket()));
-            LOG.debug("Cached {} as {}", item.relativePath(), file);
+            Map<EncoderRole, EncodedText> captions = encodeCaptions(model,
+                    readable.stream().map(DatasetItem::caption).toList());
+            checkTokenCounts(captions, tokenCounts, readable);
+            for (int i = 0; i < readable.size(); i++) {
+                DatasetItem item = readable.get(i);
+                CacheFiles.ItemData data = encodeItem(model, cropped.get(i), item, itemOutputs(captions, i));
+                String file = ITEMS + "/" + String.format(Locale.ROOT, "%06d", items.size()) + ".safetensors";
+                CacheFiles.writeItem(dir.resolve(file), data, item.relativePath(), item.bucket());
+                items.add(new CachedItem(items.size(), file, item.relativePath(), item.bucket()));
+                LOG.debug("Cached {} as {}", item.relativePath(), file);
+            }
         }
         Map<SkipReason, Integer> skipCounts = new EnumMap<>(ImageCaptionDataset.countSkips(skipped));
         if (items.isEmpty()) {
@@ -126,25 +145,36 @@ public final class PrecomputeCache {
         return new PrecomputeCache(dir, manifest);
     }
 
-    private static CacheFiles.ItemData encodeItem(EncodingModel model, Image image, DatasetItem item,
-                                                  Map<String, Integer> tokenCounts) {
-        Image cropped = CenterCropResize.apply(image, item.bucket());
+    private static CacheFiles.ItemData encodeItem(EncodingModel model, Image cropped, DatasetItem item,
+                                                  Map<EncoderRole, EncodedText> outputs) {
         LatentFormat format = model.vae().latentFormat();
         LatentDistribution latents = BackendException.wrap("vae", "encode",
                 () -> model.vae().encode(cropped.toTensor()));
         int[] s = latents.mean().shape();
         Tensor mean = format.toDenoiserSpace(latents.mean()).reshape(s[1], s[2], s[3]);
         Tensor logvar = denoiserLogvar(latents.logvar(), format).reshape(s[1], s[2], s[3]);
-        Map<EncoderRole, EncodedText> outputs = encodeCaption(model, item.caption());
+        return new CacheFiles.ItemData(mean, logvar, outputs, item.caption());
+    }
+
+    /** Item {@code i}'s outputs {@code [1, ...]}: views of the batch's tensors. */
+    private static Map<EncoderRole, EncodedText> itemOutputs(Map<EncoderRole, EncodedText> batch, int i) {
+        Map<EncoderRole, EncodedText> out = new LinkedHashMap<>();
+        batch.forEach((role, e) -> out.put(role, new EncodedText(e.tokens().slice(i, i + 1),
+                e.pooled() == null ? null : e.pooled().slice(i, i + 1))));
+        return out;
+    }
+
+    private static void checkTokenCounts(Map<EncoderRole, EncodedText> outputs, Map<String, Integer> tokenCounts,
+                                         List<DatasetItem> items) {
         for (Map.Entry<EncoderRole, EncodedText> e : outputs.entrySet()) {
             int expected = tokenCounts.get(e.getKey().name());
             if (e.getValue().tokens().dim(1) != expected) {
                 throw new Sd3Exception("The " + e.getKey() + " encoder returned " + e.getValue().tokens().dim(1)
-                        + " tokens for the caption of " + item.image() + " but " + expected + " for the empty"
-                        + " caption: the cache needs one token count per encoder (turn off long-prompt chunking)");
+                        + " tokens for the captions of " + items.get(0).image() + " and the next " + (items.size() - 1)
+                        + " items but " + expected + " for the empty caption: the cache needs one token count per"
+                        + " encoder (turn off long-prompt chunking)");
             }
         }
-        return new CacheFiles.ItemData(mean, logvar, outputs, item.caption());
     }
 
     /** {@code clamp(logvar, -30, 20) + 2 ln(scaling)}: VAE-space log-variance to denoiser space. */
@@ -157,16 +187,31 @@ public final class PrecomputeCache {
         return out;
     }
 
-    /** Each encoder's output for one caption, in slot order. */
-    private static Map<EncoderRole, EncodedText> encodeCaption(EncodingModel model, String caption) {
+    /** Each encoder's outputs for a batch of captions, in slot order. */
+    private static Map<EncoderRole, EncodedText> encodeCaptions(EncodingModel model, List<String> captions) {
         Map<EncoderRole, EncodedText> out = new LinkedHashMap<>();
         for (ConditioningLayout.Slot slot : model.layout().slots()) {
             for (TextEncoder e : model.encoders()) {
                 if (e.role().equals(slot.role())) {
-                    out.put(slot.role(), BackendException.wrap(slot.role().name(), "encode",
-                            () -> e.encode(List.of(caption))));
+                    EncodedText encoded = BackendException.wrap(slot.role().name(), "encode",
+                            () -> e.encode(captions));
+                    out.put(slot.role(), checkShape(slot, encoded, captions.size()));
                 }
             }
+        }
+        return out;
+    }
+
+    /** An encoder's output must fit its slot, or every training batch would fail to assemble later. */
+    private static EncodedText checkShape(ConditioningLayout.Slot slot, EncodedText out, int batch) {
+        boolean clip = slot.role().kind() == EncoderRole.Kind.CLIP;
+        Tensor t = out == null ? null : out.tokens();
+        if (t == null || t.dim(0) != batch || t.dim(2) != slot.features()
+                || clip && (out.pooled() == null || !out.pooled().hasShape(batch, slot.pooled()))) {
+            throw new BackendException(slot.role().name(), "encode", "returned tokens " + t + " and pooled "
+                    + (out == null ? null : out.pooled()) + ", expected [" + batch + ", S, " + slot.features() + "]"
+                    + (clip ? " and [" + batch + ", " + slot.pooled() + "]" : "") + " for the layout's " + slot.role()
+                    + " slot");
         }
         return out;
     }

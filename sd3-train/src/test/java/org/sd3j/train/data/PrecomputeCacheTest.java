@@ -217,6 +217,17 @@ class PrecomputeCacheTest {
     }
 
     @Test
+    void aMissingItemFileFailsAtOpenNotMidEpoch() throws IOException {
+        PrecomputeCache cache = PrecomputeCache.build(scan(), SmallModel.model(), cacheDir);
+        Files.delete(cacheDir.resolve("items/000001.safetensors"));
+
+        assertThatThrownBy(() -> CachedDataset.open(cacheDir, cache.fingerprint(), CachedDataset.Options.defaults()))
+                .isInstanceOf(Sd3Exception.class)
+                .hasMessage("The cache " + cacheDir.toAbsolutePath().normalize() + " lacks items/000001.safetensors"
+                        + " (item 1, b.png); rebuild the cache");
+    }
+
+    @Test
     void rebuildReplacesTheCache() {
         PrecomputeCache.build(scan(), SmallModel.model(), cacheDir);
         TestImages.withCaption(data, "e.png", 32, 32, 5, "one more");
