@@ -86,15 +86,84 @@ public final class PromptEncoder {
             }
         }
 
+        Map<EncoderRole, EncodedText> outputs = new LinkedHashMap<>();
+        int clipTokens = -1;
+        for (ConditioningLayout.Slot slot : layout.slots()) {
+            TextEncoder encoder = encoders.get(slot.role());
+            if (encoder == null) {
+                continue;
+            }
+            EncodedText out = BackendException.wrap(slot.role().name(), "encode",
+                    () -> encoder.encode(List.copyOf(overrides.getOrDefault(slot.role(), prompts))));
+            Tensor tokens = checkTokens(slot, out, batch);
+            if (slot.role().kind() == EncoderRole.Kind.CLIP) {
+                if (clipTokens >= 0 && tokens.dim(1) != clipTokens) {
+                    throw new BackendException(slot.role().name(), "encode", "returned " + tokens.dim(1)
+                            + " tokens where the other CLIP encoder returned " + clipTokens);
+                }
+                clipTokens = tokens.dim(1);
+                checkPooled(slot, out, batch);
+            }
+            outputs.put(slot.role(), out);
+        }
+        Conditioning c = assembleChecked(layout, batch, outputs);
+        LOG.debug("Assembled conditioning context {} pooled {} from {}", c.context(), c.pooled(), encoders.keySet());
+        return c;
+    }
+
+    /**
+     * Assembles conditioning from per-encoder outputs computed earlier, by the same rules as {@link #encode}: a
+     * role missing from {@code outputs} contributes zeros of its slot's shape. Training uses it to assemble batches
+     * from cached encoder outputs, where dropping an encoder for one sample means zeroing that sample's rows.
+     *
+     * @param layout  the slots and context width
+     * @param batch   the batch size B (needed when {@code outputs} is empty)
+     * @param outputs role -> that encoder's output for the batch: tokens {@code [B, S, features]} of its slot (the
+     *                CLIP roles sharing one S) and, for CLIP roles, pooled {@code [B, pooled]}; borrowed, not
+     *                modified
+     * @return context {@code [B, S_total, contextDim]} and pooled {@code [B, pooledDim]}, new tensors
+     * @throws IllegalArgumentException for a role outside the layout or an output that does not fit its slot
+     */
+    public static Conditioning assemble(ConditioningLayout layout, int batch, Map<EncoderRole, EncodedText> outputs) {
+        Checks.notNull(layout, "layout");
+        Checks.atLeast(batch, 1, "batch");
+        Checks.notNull(outputs, "outputs");
+        int clipTokens = -1;
+        for (Map.Entry<EncoderRole, EncodedText> e : outputs.entrySet()) {
+            EncoderRole role = Checks.notNull(e.getKey(), "outputs role");
+            ConditioningLayout.Slot slot = layout.slot(role).orElseThrow(
+                    () -> Checks.fail("outputs role", "one of the layout's " + layout.roleNames(), role));
+            Tensor tokens = Checks.notNull(e.getValue(), "outputs[" + role + "]").tokens();
+            if (tokens.dim(0) != batch || tokens.dim(2) != slot.features()) {
+                throw Checks.fail("tokens of " + role, "[" + batch + ", S, " + slot.features() + "]", tokens);
+            }
+            if (role.kind() == EncoderRole.Kind.CLIP) {
+                if (clipTokens >= 0 && tokens.dim(1) != clipTokens) {
+                    throw Checks.fail("tokens of " + role, clipTokens + " tokens like the other CLIP output",
+                            tokens);
+                }
+                clipTokens = tokens.dim(1);
+                Tensor p = e.getValue().pooled();
+                if (p == null || !p.hasShape(batch, slot.pooled())) {
+                    throw Checks.fail("pooled of " + role, "[" + batch + ", " + slot.pooled() + "]", p);
+                }
+            }
+        }
+        return assembleChecked(layout, batch, outputs);
+    }
+
+    /** The assembly proper, on outputs already checked against their slots. */
+    private static Conditioning assembleChecked(ConditioningLayout layout, int batch,
+                                                Map<EncoderRole, EncodedText> outputs) {
         List<Tensor> clipFeatures = new ArrayList<>();
         List<Tensor> pooled = new ArrayList<>();
         List<Tensor> sequences = new ArrayList<>();
         List<ConditioningLayout.Slot> missingClip = new ArrayList<>();
         int clipTokens = -1;
         for (ConditioningLayout.Slot slot : layout.slots()) {
-            TextEncoder encoder = encoders.get(slot.role());
+            EncodedText out = outputs.get(slot.role());
             boolean clip = slot.role().kind() == EncoderRole.Kind.CLIP;
-            if (encoder == null) {
+            if (out == null) {
                 if (clip) {
                     missingClip.add(slot);
                     clipFeatures.add(null);
@@ -104,19 +173,12 @@ public final class PromptEncoder {
                 }
                 continue;
             }
-            EncodedText out = BackendException.wrap(slot.role().name(), "encode",
-                    () -> encoder.encode(List.copyOf(overrides.getOrDefault(slot.role(), prompts))));
-            Tensor tokens = checkTokens(slot, out, batch);
             if (clip) {
-                if (clipTokens >= 0 && tokens.dim(1) != clipTokens) {
-                    throw new BackendException(slot.role().name(), "encode", "returned " + tokens.dim(1)
-                            + " tokens where the other CLIP encoder returned " + clipTokens);
-                }
-                clipTokens = tokens.dim(1);
-                clipFeatures.add(tokens);
-                pooled.add(checkPooled(slot, out, batch));
+                clipTokens = out.tokens().dim(1);
+                clipFeatures.add(out.tokens());
+                pooled.add(out.pooled());
             } else {
-                sequences.add(tokens.padLastDim(layout.contextDim()));
+                sequences.add(out.tokens().padLastDim(layout.contextDim()));
             }
         }
         if (!missingClip.isEmpty()) {
@@ -134,7 +196,6 @@ public final class PromptEncoder {
         sequence.addAll(sequences);
         Tensor context = Tensor.concat(1, sequence.toArray(Tensor[]::new));
         Tensor pooledAll = pooled.isEmpty() ? Tensor.zeros(batch, 0) : Tensor.concat(-1, pooled.toArray(Tensor[]::new));
-        LOG.debug("Assembled conditioning context {} pooled {} from {}", context, pooledAll, encoders.keySet());
         return new Conditioning(context, pooledAll);
     }
 

@@ -1,0 +1,28 @@
+package org.sd3j.train.data;
+
+import org.sd3j.internal.Checks;
+
+/**
+ * A position in the endless sequence of batches of a {@link CachedDataset}: batch {@code index} of epoch
+ * {@code epoch}. Save it with a training checkpoint (two integers) and pass it to
+ * {@link CachedDataset#iterator(IterationState)} to continue with exactly the batches (items, dropout, latent
+ * noise) that would have come next.
+ *
+ * @param epoch 0-based epoch
+ * @param index 0-based batch index within the epoch
+ */
+public record IterationState(int epoch, int index) {
+    /** The first batch of the first epoch. */
+    public static final IterationState START = new IterationState(0, 0);
+
+    public IterationState {
+        Checks.atLeast(epoch, 0, "epoch");
+        Checks.atLeast(index, 0, "index");
+    }
+
+    /** The position after this one, for epochs of {@code batchesPerEpoch} batches. */
+    public IterationState next(int batchesPerEpoch) {
+        Checks.atLeast(batchesPerEpoch, 1, "batchesPerEpoch");
+        return index + 1 < batchesPerEpoch ? new IterationState(epoch, index + 1) : new IterationState(epoch + 1, 0);
+    }
+}
