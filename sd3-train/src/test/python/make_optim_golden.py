@@ -19,9 +19,9 @@ Contents (all float32 unless noted; names are '/'-separated):
   clip/<case>/max_norm               float64 [1]
   clip/<case>/norm                   float64 [1]: what clip_grad_norm_ returned
   clip/<case>/before/<p>, after/<p>  gradients before and after clip_grad_norm_
-  init/<kind>/<i>                    torch.manual_seed(42), then for each shape in order: torch.empty(shape) then
-                                     nn.init.normal_(std=1/r) (kind gaussian) or
-                                     nn.init.kaiming_uniform_(a=sqrt(5)) (kind kaiming)
+  init/<case>/<i>                    torch.manual_seed(seed), then for each shape [r, in] in order: torch.empty(shape)
+                                     then nn.init.normal_(std=1/r) (gaussian cases) or
+                                     nn.init.kaiming_uniform_(a=sqrt(5)) (kaiming cases)
 """
 import json
 import math
@@ -80,7 +80,7 @@ def clip_case(case, scale, max_norm, seed):
         put(f"clip/{case}/after/{n}", p.grad)
 
 
-def init_case(kind, shapes, seed):
+def init_case(case, kind, shapes, seed):
     torch.manual_seed(seed)
     for i, s in enumerate(shapes):
         a = torch.empty(s)
@@ -88,7 +88,7 @@ def init_case(kind, shapes, seed):
             torch.nn.init.normal_(a, std=1 / s[0])
         else:
             torch.nn.init.kaiming_uniform_(a, a=math.sqrt(5))
-        put(f"init/{kind}/{i}", a)
+        put(f"init/{case}/{i}", a)
 
 
 def write_safetensors(path, entries, metadata):
@@ -118,8 +118,10 @@ adamw_case("betas", shapes, [3e-3] * 5, 0.8, 0.95, 1e-6, 0.1, seed=3)
 clip_case("clipped", 1.0, 1.0, seed=4)
 clip_case("unclipped", 0.05, 1.0, seed=5)
 clip_case("max2", 3.0, 2.0, seed=6)
-init_case("gaussian", [(4, 32), (8, 20), (2, 40)], seed=42)
-init_case("kaiming", [(4, 32), (8, 20), (2, 40)], seed=42)
+init_case("gaussian_r4", "gaussian", [(4, 32), (4, 20)], seed=42)
+init_case("gaussian_r3", "gaussian", [(3, 40), (3, 24)], seed=7)
+init_case("kaiming_r4", "kaiming", [(4, 32), (4, 20)], seed=42)
+init_case("kaiming_r2", "kaiming", [(2, 40), (2, 17)], seed=-3)
 write_safetensors(OUT, tensors, {"generator": "src/test/python/make_optim_golden.py",
                                  "torch": torch.__version__})
 print(f"wrote {len(tensors)} tensors to {os.path.normpath(OUT)}")

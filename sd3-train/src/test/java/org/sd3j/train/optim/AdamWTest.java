@@ -12,6 +12,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.sd3j.tensor.Tensor;
+import org.sd3j.train.TensorAssertions;
 
 class AdamWTest {
 
@@ -132,7 +133,7 @@ class AdamWTest {
                 c.step(g);
             }
             for (String k : init.keySet()) {
-                AdamWTorchParityTest.assertBitEqual(fresh.get(k), continuous.get(k), k);
+                TensorAssertions.assertBitEqual(fresh.get(k), continuous.get(k), k);
             }
         }
 

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.sd3j.tensor.Tensor;
+import org.sd3j.train.TensorAssertions;
 
 /**
  * AdamW against {@code torch.optim.AdamW} (PyTorch 1.13.1): parameters after every step and the final moments,
@@ -30,13 +31,16 @@ class AdamWTorchParityTest {
                 adamW.step(golden.group(c + "grad/" + step + "/"), lrs[step]);
                 Map<String, Tensor> expected = golden.group(c + "param/" + step + "/");
                 for (String p : params.keySet()) {
-                    assertBitEqual(params.get(p), expected.get(p), name + " step " + step + " " + p);
+                    TensorAssertions.assertBitEqual(params.get(p), expected.get(p), name + " step " + step + " "
+                            + p);
                 }
             }
             assertThat(adamW.stepCount()).isEqualTo(lrs.length);
             Map<String, Tensor> state = adamW.state().tensors();
-            golden.group(c + "exp_avg/").forEach((p, t) -> assertBitEqual(state.get("exp_avg/" + p), t, p));
-            golden.group(c + "exp_avg_sq/").forEach((p, t) -> assertBitEqual(state.get("exp_avg_sq/" + p), t, p));
+            golden.group(c + "exp_avg/")
+                    .forEach((p, t) -> TensorAssertions.assertBitEqual(state.get("exp_avg/" + p), t, p));
+            golden.group(c + "exp_avg_sq/")
+                    .forEach((p, t) -> TensorAssertions.assertBitEqual(state.get("exp_avg_sq/" + p), t, p));
         }
     }
 
@@ -94,17 +98,5 @@ class AdamWTorchParityTest {
             out[i] = t.get(i);
         }
         return out;
-    }
-
-    static void assertBitEqual(Tensor actual, Tensor expected, String what) {
-        assertThat(actual.shape()).as(what).containsExactly(expected.shape());
-        for (int i = 0; i < expected.size(); i++) {
-            int a = Float.floatToRawIntBits(actual.get(i));
-            int e = Float.floatToRawIntBits(expected.get(i));
-            if (a != e) {
-                assertThat(actual.get(i)).as(what + "[" + i + "] (bits " + Integer.toHexString(a) + " vs "
-                        + Integer.toHexString(e) + ")").isEqualTo(expected.get(i));
-            }
-        }
     }
 }

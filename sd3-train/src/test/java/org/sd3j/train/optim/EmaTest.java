@@ -8,6 +8,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.sd3j.tensor.Tensor;
+import org.sd3j.train.TensorAssertions;
 
 class EmaTest {
 
@@ -56,7 +57,7 @@ class EmaTest {
         Map<String, Tensor> target = AdamWTest.copy(p);
         restored.copyTo(target);
         for (String k : p.keySet()) {
-            AdamWTorchParityTest.assertBitEqual(target.get(k), ema.weights().get(k), k);
+            TensorAssertions.assertBitEqual(target.get(k), ema.weights().get(k), k);
         }
     }
 
