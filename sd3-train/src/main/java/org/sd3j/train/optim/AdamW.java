@@ -25,7 +25,8 @@ import org.sd3j.tensor.Tensor;
  * hyper-parameters, see {@code src/test/python/make_optim_golden.py}).
  *
  * <p><b>Memory.</b> The moment buffers ({@code m}, {@code v}: two floats per parameter element) are allocated
- * once, at construction; {@link #step(Map, double)} allocates nothing.
+ * once, at construction; {@link #step(Map, double)} allocates no buffers (only a few small objects: views of the
+ * gradients and the name check, under 1 KB per step whatever the parameter count).
  *
  * <p><b>Ownership.</b> The optimizer borrows the parameter tensors given at construction and writes them in
  * every step; the caller keeps owning them. Gradients are only read.
@@ -47,6 +48,11 @@ public final class AdamW {
     private final Map<String, Tensor> expAvg = new LinkedHashMap<>();
     private final Map<String, Tensor> expAvgSq = new LinkedHashMap<>();
     private final Map<String, Tensor> stateView;
+    /** Per parameter, in order: its name and views of the parameter and moment buffers, made once. */
+    private final String[] names;
+    private final FloatBuffer[] paramData;
+    private final FloatBuffer[] expAvgData;
+    private final FloatBuffer[] expAvgSqData;
     private long step;
 
     private AdamW(Map<String, Tensor> parameters, AdamWSettings settings) {
@@ -62,6 +68,16 @@ public final class AdamW {
         expAvg.forEach((name, m) -> view.put(EXP_AVG + name, m));
         expAvgSq.forEach((name, v) -> view.put(EXP_AVG_SQ + name, v));
         this.stateView = Collections.unmodifiableMap(view);
+        int n = parameters.size();
+        names = parameters.keySet().toArray(new String[0]);
+        paramData = new FloatBuffer[n];
+        expAvgData = new FloatBuffer[n];
+        expAvgSqData = new FloatBuffer[n];
+        for (int i = 0; i < n; i++) {
+            paramData[i] = parameters.get(names[i]).asFloatBuffer();
+            expAvgData[i] = expAvg.get(names[i]).asFloatBuffer();
+            expAvgSqData[i] = expAvgSq.get(names[i]).asFloatBuffer();
+        }
     }
 
     /**
@@ -122,12 +138,11 @@ public final class AdamW {
         float negStepSize = (float) -(learningRate / biasCorrection1);
         float bc2Sqrt = (float) Math.sqrt(biasCorrection2);
         float eps = (float) settings.epsilon();
-        for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
-            String name = e.getKey();
-            FloatBuffer p = e.getValue().asFloatBuffer();
-            FloatBuffer g = gradients.get(name).asFloatBuffer();
-            FloatBuffer m = expAvg.get(name).asFloatBuffer();
-            FloatBuffer v = expAvgSq.get(name).asFloatBuffer();
+        for (int t = 0; t < names.length; t++) {
+            FloatBuffer p = paramData[t];
+            FloatBuffer g = gradients.get(names[t]).asFloatBuffer();
+            FloatBuffer m = expAvgData[t];
+            FloatBuffer v = expAvgSqData[t];
             int n = p.limit();
             for (int i = 0; i < n; i++) {
                 float gi = g.get(i);

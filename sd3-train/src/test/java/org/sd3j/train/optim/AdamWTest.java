@@ -88,9 +88,9 @@ class AdamWTest {
                 adamW.step(g, 1e-4);
             }
             long perStep = (threads.getThreadAllocatedBytes(tid) - before) / 100;
-            // Map iteration and buffer duplicates may cost a few small objects; never anything per element
-            // (64*64 floats would be 16 KB).
-            assertThat(perStep).as("bytes allocated per step").isLessThan(2048);
+            // Views of the gradients and the name check cost a few small objects; nothing scales with the
+            // parameters (64*64 floats would be 16 KB).
+            assertThat(perStep).as("bytes allocated per step").isLessThan(1024);
         }
     }
 
