@@ -95,9 +95,15 @@ public final class LoraFiles {
         try (TensorSource source = Safetensors.open(file)) {
             LayoutScan scan = LayoutScan.of(source, file);
             FitCheck.check(file, source, scan.adapters(), modelShapes);
-            LoraWeights weights = scan.layout() == LoraLayout.DIFFUSERS
-                    ? DiffusersLoraFormat.read(file, source, scan.adapters())
-                    : KohyaLoraFormat.read(file, source, scan.adapters());
+            LoraWeights weights;
+            try {
+                weights = scan.layout() == LoraLayout.DIFFUSERS
+                        ? DiffusersLoraFormat.read(file, source, scan.adapters())
+                        : KohyaLoraFormat.read(file, source, scan.adapters());
+            } catch (IllegalArgumentException e) {
+                // Whatever the header checks let through and the adapters still refuse is the file's fault.
+                throw new ModelLoadException(file, "invalid LoRA: " + e.getMessage(), e);
+            }
             return new LoraFile(weights, scan.layout(), source.metadata());
         }
     }

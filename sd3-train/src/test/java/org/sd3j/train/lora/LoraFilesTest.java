@@ -395,6 +395,19 @@ class LoraFilesTest {
         }
 
         @Test
+        void anOddAdaLnOutputIsAnInvalidFileNotAnArgumentError() {
+            Path f = dir.resolve("odd.safetensors");
+            SafetensorsWriter.create()
+                    .add("transformer.norm_out.linear.lora_A.weight", Tensor.zeros(2, 128))
+                    .add("transformer.norm_out.linear.lora_B.weight", Tensor.zeros(255, 2))
+                    .write(f);
+            assertThatThrownBy(() -> LoraFiles.read(f))
+                    .isInstanceOf(ModelLoadException.class)
+                    .hasMessage(f + ": invalid LoRA: b must have an even number of rows to swap halves, found"
+                            + " Tensor[255, 2]");
+        }
+
+        @Test
         void unknownKeysListWhatWasRecognised() {
             Path f = dir.resolve("te.safetensors");
             SafetensorsWriter.create()
