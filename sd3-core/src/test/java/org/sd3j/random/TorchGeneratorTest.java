@@ -228,6 +228,30 @@ class TorchGeneratorTest {
     }
 
     @Test
+    void fillUniformMatchesTorchUniformBitForBit() {
+        // torch.manual_seed(3); torch.empty(6).uniform_(-0.25, 0.25)  (PyTorch 1.13.1, float.hex() of each value)
+        float[] a = new float[6];
+        new TorchGenerator(3).fillUniform(a, 0, 6, -0.25f, 0.25f);
+        assertThat(a).containsExactly(-0x1.fba258p-3f, -0x1.93e5ap-3f, -0x1.b69838p-4f, -0x1.e465f4p-3f,
+                -0x1.d112p-7f, -0x1.c270ep-3f);
+        // torch.manual_seed(3); torch.randn(20); torch.empty(4).uniform_(-1, 2): one stream for both kinds
+        TorchGenerator g = new TorchGenerator(3);
+        g.fillNormal(new float[20], 0, 20);
+        float[] b = new float[6];
+        g.fillUniform(b, 1, 4, -1f, 2f);
+        assertThat(b).containsExactly(0f, 0x1.b1acfp-4f, -0x1.f95b9p-1f, -0x1.9e45bp-3f, 0x1.0ec646p-1f, 0f);
+    }
+
+    @Test
+    void fillUniformChecksItsArguments() {
+        TorchGenerator g = new TorchGenerator(1);
+        assertThatThrownBy(() -> g.fillUniform(new float[2], 0, 2, 1f, 0f))
+                .hasMessage("to must be finite and >= from (1.0), found 0.0");
+        assertThatThrownBy(() -> g.fillUniform(new float[2], 1, 2, 0f, 1f))
+                .hasMessageStartingWith("offset + count must be <= dst.length (2), found 3");
+    }
+
+    @Test
     void seedIsReducedToItsLow32Bits() {
         float[] a = new float[40];
         float[] b = new float[40];
