@@ -13,7 +13,7 @@ import javax.imageio.ImageIO;
 import org.sd3j.image.Image;
 
 /** Writes small test images with seeded random 4x4-pixel blocks (distinct seeds give distinct dHashes). */
-final class TestImages {
+public final class TestImages {
     private TestImages() {
     }
 
@@ -63,7 +63,7 @@ final class TestImages {
     }
 
     /** Writes a random-block image and its {@code .txt} caption sidecar. */
-    static Path withCaption(Path dir, String name, int width, int height, long seed, String caption) {
+    public static Path withCaption(Path dir, String name, int width, int height, long seed, String caption) {
         Path file = write(dir.resolve(name), blocks(width, height, seed));
         String base = file.getFileName().toString();
         text(file.resolveSibling(base.substring(0, base.lastIndexOf('.')) + ".txt"), caption);

@@ -20,12 +20,12 @@ import org.sd3j.onnx.safetensors.SafetensorsWriter;
  * random depth-1 MMDiT ({@link CombinedCheckpoint}), as a single-file checkpoint loaded through ONNX Runtime, with
  * toy tokenizers (a few character ids between BOS and EOS).
  */
-final class TinySd3 {
+public final class TinySd3 {
     private TinySd3() {
     }
 
     /** Loads the model; with {@code clipG} false the checkpoint lacks CLIP-G. The caller closes it. */
-    static Sd3Model load(Path dir, boolean clipG) {
+    public static Sd3Model load(Path dir, boolean clipG) {
         try {
             Files.createDirectories(dir);
             Path mmdit = CombinedCheckpoint.mmdit(dir.resolve("mmdit-only.safetensors"));

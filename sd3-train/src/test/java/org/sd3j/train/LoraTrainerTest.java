@@ -1,0 +1,144 @@
+package org.sd3j.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.TrainingDivergedException;
+import org.sd3j.onnx.model.Sd3Model;
+import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.tensor.Tensor;
+import org.sd3j.train.checkpoint.TrainingCheckpoint;
+import org.sd3j.train.data.AspectBuckets;
+import org.sd3j.train.data.BucketSize;
+import org.sd3j.train.data.CachedDataset;
+import org.sd3j.train.data.EncodingModel;
+import org.sd3j.train.data.ImageCaptionDataset;
+import org.sd3j.train.data.ModelFingerprint;
+import org.sd3j.train.data.PrecomputeCache;
+import org.sd3j.train.data.TestImages;
+import org.sd3j.train.data.TinySd3;
+import org.sd3j.train.lora.LoraFile;
+import org.sd3j.train.lora.LoraFiles;
+import org.sd3j.train.lora.LoraInit;
+import org.sd3j.train.lora.LoraLayout;
+import org.sd3j.train.lora.LoraSpec;
+import org.sd3j.train.lora.LoraTargets;
+import org.sd3j.train.optim.AdamWSettings;
+import org.sd3j.train.optim.LearningRateSchedule;
+
+/**
+ * LoRA training end to end on a tiny real SD3 (golden encoders and VAE, a random depth-1 MMDiT): a precompute cache
+ * of four captioned images, then the trainer.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LoraTrainerTest {
+    private Path dir;
+    private Path checkpoint;
+    private CachedDataset data;
+
+    @BeforeAll
+    void prepare(@TempDir Path tmp) {
+        dir = tmp;
+        try (Sd3Model model = TinySd3.load(tmp.resolve("model"), true)) {
+            checkpoint = model.path();
+            Path images = tmp.resolve("images");
+            String[] captions = {"a red fox", "a blue sky", "a green field", "a dark night"};
+            for (int i = 0; i < captions.length; i++) {
+                TestImages.withCaption(images, "img" + i + ".png", 64, 64, 10 + i, captions[i]);
+            }
+            ImageCaptionDataset scanned = ImageCaptionDataset.scan(images,
+                    AspectBuckets.of(List.of(new BucketSize(64, 64))));
+            EncodingModel frozen = EncodingModel.of(model);
+            PrecomputeCache cache = PrecomputeCache.build(scanned, frozen, tmp.resolve("cache"));
+            data = CachedDataset.open(cache, ModelFingerprint.of(frozen),
+                    CachedDataset.Options.builder().batchSize(2).seed(1).build());
+        }
+    }
+
+    @AfterAll
+    void done() {
+        // the model closed in prepare(); the cache and data need no closing
+    }
+
+    private LoraTrainingSettings.Builder settings(long steps, String run) {
+        return LoraTrainingSettings.builder(steps, dir.resolve(run))
+                .targets(LoraTargets.allLinear())
+                .lora(new LoraSpec(8, 8, LoraInit.GAUSSIAN, 3))
+                .optimizer(AdamWSettings.defaults().withLearningRate(2e-3))
+                .schedule(LearningRateSchedule.warmupConstant(2e-3, 10))
+                .seed(5);
+    }
+
+    private static double mean(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+    }
+
+    @Test
+    void theLossFallsWithinAFewHundredStepsAndTheAdaptersExportInBothLayouts() {
+        List<Double> losses;
+        try (LoraTrainer trainer = LoraTrainer.create(checkpoint, OnnxOptions.cpu(), settings(300, "falls")
+                .checkpointEvery(1000).build())) {
+            losses = trainer.train(data, TrainingListener.NONE);
+            for (LoraLayout layout : LoraLayout.values()) {
+                Path file = dir.resolve("falls-" + layout + ".safetensors");
+                LoraFiles.write(file, trainer.lora(), layout, java.util.Map.of("sd3j.steps", "300"));
+                LoraFile read = LoraFiles.read(file);
+                for (String key : trainer.lora().keys()) {
+                    Tensor a = trainer.lora().adapter(key).delta();
+                    assertThat(read.weights().adapter(key).delta().maxAbsDiff(a)).as(layout + " " + key)
+                            .isLessThan(1e-6);
+                }
+            }
+        }
+        double first = mean(losses.subList(0, 30));
+        double last = mean(losses.subList(270, 300));
+        org.slf4j.LoggerFactory.getLogger(LoraTrainerTest.class).info(
+                "Mean loss over steps 1-30: {}, over steps 271-300: {}", first, last);
+        // Fixed seed: observed 5.43 -> 4.51 (0.83). On this random tiny model that is the adapters learning to cancel
+        // the network's random output (a zero velocity scores 4.52 here); 0.9 leaves room for platform rounding.
+        assertThat(last).isLessThan(0.9 * first);
+    }
+
+    @Test
+    void aResumedRunContinuesWithExactlyTheLossesOfAnUninterruptedOne() {
+        List<Double> straight;
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(),
+                settings(6, "straight").checkpointEvery(3).emaDecay(0.9).build())) {
+            straight = t.train(data, TrainingListener.NONE);
+        }
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(),
+                settings(3, "resumed").checkpointEvery(3).emaDecay(0.9).build())) {
+            assertThat(t.train(data, TrainingListener.NONE)).containsExactlyElementsOf(straight.subList(0, 3));
+        }
+        assertThat(TrainingCheckpoint.load(dir.resolve("resumed").resolve(LoraTrainer.CHECKPOINT_FILE)).step())
+                .isEqualTo(3);
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(),
+                settings(6, "resumed").checkpointEvery(3).emaDecay(0.9).build())) {
+            assertThat(t.train(data, TrainingListener.NONE)).containsExactlyElementsOf(straight.subList(3, 6));
+        }
+    }
+
+    @Test
+    void aNonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint() {
+        Path run = dir.resolve("diverges");
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(), settings(50, "diverges")
+                .optimizer(AdamWSettings.defaults().withLearningRate(2e-3))
+                .schedule(LearningRateSchedule.constant(1e30)).checkpointEvery(1).build())) {
+            assertThatThrownBy(() -> t.train(data, TrainingListener.NONE))
+                    .isInstanceOf(TrainingDivergedException.class)
+                    .hasMessageContaining("Training diverged at step")
+                    .hasMessageContaining(run.resolve(LoraTrainer.CHECKPOINT_FILE).toString());
+        }
+        TrainingCheckpoint kept = TrainingCheckpoint.load(run.resolve(LoraTrainer.CHECKPOINT_FILE));
+        assertThat(kept.step()).isBetween(1L, 49L);
+        assertThat(kept.parameters().values()).allSatisfy(p -> assertThat(p.allFinite()).isTrue());
+    }
+}
