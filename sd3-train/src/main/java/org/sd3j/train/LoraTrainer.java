@@ -61,6 +61,7 @@ public final class LoraTrainer implements AutoCloseable {
     private final LoraTrainingSettings settings;
     private final TensorSource source;
     private final GraphSession session;
+    private final org.sd3j.onnx.graph.OnnxGraph stepGraph;
     private final LoraWeights lora;
     /** Graph input name -> LoRA parameter name (the graph names adapters by checkpoint key, files by module). */
     private final Map<String, String> parameterOf;
@@ -70,11 +71,13 @@ public final class LoraTrainer implements AutoCloseable {
     private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
     private boolean closed;
 
-    private LoraTrainer(LoraTrainingSettings settings, TensorSource source, GraphSession session, LoraWeights lora,
-                        Map<String, String> parameterOf, List<String> trainableInputs) {
+    private LoraTrainer(LoraTrainingSettings settings, TensorSource source, GraphSession session,
+                        org.sd3j.onnx.graph.OnnxGraph stepGraph, LoraWeights lora, Map<String, String> parameterOf,
+                        List<String> trainableInputs) {
         this.settings = settings;
         this.source = source;
         this.session = session;
+        this.stepGraph = stepGraph;
         this.lora = lora;
         this.parameterOf = parameterOf;
         this.trainableInputs = trainableInputs;
@@ -121,7 +124,7 @@ public final class LoraTrainer implements AutoCloseable {
             session = GraphSession.create(step.graph(), onnxOptions);
             LOG.info("LoRA training of {} ({}): {} adapters of rank {}, {} parameters", checkpoint, cfg.variant(),
                     keys.size(), settings.lora().rank(), lora.parameterCount());
-            return new LoraTrainer(settings, source, session, lora, parameterOf, step.trainable());
+            return new LoraTrainer(settings, source, session, step.graph(), lora, parameterOf, step.trainable());
         } catch (RuntimeException e) {
             throw Closeables.closeAfterFailure(e, session, source);
         }
@@ -135,6 +138,23 @@ public final class LoraTrainer implements AutoCloseable {
     /** The EMA of the adapters, when the settings keep one. */
     public Optional<Map<String, Tensor>> emaWeights() {
         return ema == null ? Optional.empty() : Optional.of(ema.weights());
+    }
+
+    /**
+     * Saves the step graph for inspection (Netron, onnx tools): {@code modelFile} plus {@code <modelFile>_data}
+     * with the frozen weights. Inputs {@code x0}, {@code noise} {@code [B, 16, h, w]}, {@code sigma} {@code [B]},
+     * {@code encoder_hidden_states}, {@code pooled_projections} and each adapter's
+     * {@code <checkpoint key>.lora_A.weight} {@code [r, in]} / {@code .lora_B.weight} {@code [out, r]}; outputs
+     * {@code loss} and {@code grad.<input>} for each adapter input.
+     */
+    public void exportStepGraph(Path modelFile) {
+        ensureOpen();
+        stepGraph.save(Checks.notNull(modelFile, "modelFile"));
+    }
+
+    /** The step graph's adapter input names (checkpoint keys with {@code .lora_A.weight} / {@code .lora_B.weight}). */
+    public List<String> stepGraphTrainableInputs() {
+        return trainableInputs;
     }
 
     /** Where checkpoints go. */
