@@ -415,6 +415,14 @@ public final class GraphBuilder {
 
     /** 2-D convolution, NCHW, no padding unless given. */
     public Value conv(Value x, Value w, Value b, long[] strides, long[] pads) {
+        return conv(x, w, b, strides, pads, new long[] {1, 1});
+    }
+
+    /**
+     * 2-D convolution with dilations ({@code [dh, dw]}); the kernel's size must be known unless it is a run-time
+     * tensor whose spatial dims are given by the caller's shapes (then the output's spatial dims are unknown).
+     */
+    public Value conv(Value x, Value w, Value b, long[] strides, long[] pads, long[] dilations) {
         List<Value> in = new ArrayList<>(Arrays.asList(x, w));
         if (b != null) {
             in.add(b);
@@ -422,16 +430,44 @@ public final class GraphBuilder {
         Map<String, Object> attrs = new LinkedHashMap<>();
         attrs.put("strides", strides);
         attrs.put("pads", pads);
-        attrs.put("kernel_shape", new long[] {w.dim(2).size(), w.dim(3).size()});
+        boolean kernelKnown = w.dim(2).isKnown() && w.dim(3).isKnown();
+        if (kernelKnown) {
+            attrs.put("kernel_shape", new long[] {w.dim(2).size(), w.dim(3).size()});
+        }
+        if (dilations[0] != 1 || dilations[1] != 1) {
+            attrs.put("dilations", dilations);
+        }
         List<Dim> shape = new ArrayList<>();
         shape.add(x.dim(0));
         shape.add(w.dim(0));
         for (int i = 0; i < 2; i++) {
             Dim d = x.dim(2 + i);
-            shape.add(d.isKnown() ? Dim.of((d.size() + pads[i] + pads[i + 2] - w.dim(2 + i).size()) / strides[i] + 1)
-                    : Dim.unknown());
+            shape.add(d.isKnown() && kernelKnown ? Dim.of((d.size() + pads[i] + pads[i + 2]
+                    - dilations[i] * (w.dim(2 + i).size() - 1) - 1) / strides[i] + 1) : Dim.unknown());
         }
         return node(Op.CONV, in, attrs, x.type(), shape);
+    }
+
+    /**
+     * 2-D transposed convolution (the gradient of a convolution with respect to its input), NCHW, weight
+     * {@code [C_in, C_out, kh, kw]}; {@code outputPadding} adds rows/columns at the end so the output has the size
+     * the forward convolution's input had.
+     */
+    public Value convTranspose(Value x, Value w, long[] strides, long[] pads, long[] outputPadding) {
+        Map<String, Object> attrs = new LinkedHashMap<>();
+        attrs.put("strides", strides);
+        attrs.put("pads", pads);
+        attrs.put("kernel_shape", new long[] {w.dim(2).size(), w.dim(3).size()});
+        attrs.put("output_padding", outputPadding);
+        List<Dim> shape = new ArrayList<>();
+        shape.add(x.dim(0));
+        shape.add(w.dim(1));
+        for (int i = 0; i < 2; i++) {
+            Dim d = x.dim(2 + i);
+            shape.add(d.isKnown() ? Dim.of((d.size() - 1) * strides[i] - pads[i] - pads[i + 2]
+                    + w.dim(2 + i).size() + outputPadding[i]) : Dim.unknown());
+        }
+        return node(Op.CONV_TRANSPOSE, List.of(x, w), attrs, x.type(), shape);
     }
 
     public Value softmax(Value x, int axis) {

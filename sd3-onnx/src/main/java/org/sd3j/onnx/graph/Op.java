@@ -34,6 +34,7 @@ public enum Op {
     MATMUL("MatMul"),
     GEMM("Gemm"),
     CONV("Conv"),
+    CONV_TRANSPOSE("ConvTranspose"),
     SOFTMAX("Softmax"),
     LAYER_NORMALIZATION("LayerNormalization"),
     REDUCE_MEAN("ReduceMean"),

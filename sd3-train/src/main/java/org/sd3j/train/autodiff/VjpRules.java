@@ -119,6 +119,8 @@ final class VjpRules {
                 return matMul(n, dy, dependent);
             case GEMM:
                 return gemm(n, dy, dependent);
+            case CONV:
+                return conv(n, dy, dependent);
             case SOFTMAX: {
                 Value y = out(n);
                 long axis = (Long) n.attributes().get("axis");
@@ -250,6 +252,53 @@ final class VjpRules {
                 () -> transB ? g.gemm(dy, a, null, true, transA) : g.gemm(a, dy, null, !transA, false)));
         if (n.inputs().size() > 2 && dependent.contains(n.inputs().get(2))) {
             out.add(unbroadcast(dy, in(n, 2)));
+        }
+        return out;
+    }
+
+    /**
+     * Conv (2-D, one group): the input's gradient is the transposed convolution of dY by W; the kernel's is a
+     * convolution of X (channels as batch) by dY (dilated by the stride), cropped to the kernel's size; the bias's
+     * the sum of dY over batch and space. Needs static spatial sizes for the input and the kernel.
+     */
+    private List<Value> conv(Node n, Value dy, Set<String> dependent) {
+        Map<String, Object> attrs = n.attributes();
+        if (attrs.containsKey("group") && (Long) attrs.get("group") != 1L
+                || attrs.containsKey("dilations") && !java.util.Arrays.equals((long[]) attrs.get("dilations"),
+                new long[] {1, 1})) {
+            throw unsupported(n, "groups or dilations");
+        }
+        long[] strides = (long[]) attrs.getOrDefault("strides", new long[] {1, 1});
+        long[] pads = (long[]) attrs.getOrDefault("pads", new long[] {0, 0, 0, 0});
+        Value x = in(n, 0);
+        Value w = in(n, 1);
+        Value y = out(n);
+        long[] k = {w.dim(2).size(), w.dim(3).size()};
+        List<Value> out = new ArrayList<>();
+        if (dependent.contains(n.inputs().get(0))) {
+            long[] outputPadding = new long[2];
+            for (int i = 0; i < 2; i++) {
+                if (!x.dim(2 + i).isKnown() || !y.dim(2 + i).isKnown()) {
+                    throw unsupported(n, "run-time spatial sizes");
+                }
+                outputPadding[i] = x.dim(2 + i).size() - ((y.dim(2 + i).size() - 1) * strides[i] - pads[i]
+                        - pads[i + 2] + k[i]);
+            }
+            out.add(g.convTranspose(dy, w, strides, pads, outputPadding));
+        } else {
+            out.add(null);
+        }
+        if (dependent.contains(n.inputs().get(1))) {
+            Value xt = g.transpose(x, 1, 0, 2, 3); // [C, B, H, W]
+            Value dyt = g.transpose(dy, 1, 0, 2, 3); // [O, B, h, w]
+            Value full = g.conv(xt, dyt, null, new long[] {1, 1}, pads, strides); // [C, O, >= kh, >= kw]
+            Value cropped = g.slice(g.slice(full, 2, 0, k[0]), 3, 0, k[1]);
+            out.add(g.transpose(cropped, 1, 0, 2, 3));
+        } else {
+            out.add(null);
+        }
+        if (n.inputs().size() > 2 && dependent.contains(n.inputs().get(2))) {
+            out.add(g.reduceSum(dy, false, 0, 2, 3));
         }
         return out;
     }

@@ -69,6 +69,15 @@ final class GradientCheck {
         return this;
     }
 
+    /**
+     * The finite-difference step: a larger one for functions whose loss is quadratic in the inputs (a convolution
+     * under this loss), where central differences are exact and only float32 rounding of the loss remains.
+     */
+    GradientCheck step(double h) {
+        this.h = h;
+        return this;
+    }
+
     /** Declares input {@code name}'s first dimension symbolic (as batch and sequence dims are in real graphs). */
     GradientCheck symbolicFirstDim(String name) {
         symbolic.put(name, true);

@@ -109,6 +109,21 @@ class VjpRulesTest {
                             g.gemm(v.get("x"), v.get("z"), null, true, false)));
         }
 
+        // ONNX Runtime's CPU provider has Conv and ConvTranspose in float32 only. The loss is quadratic in x and w
+        // (each alone), so a large step costs no accuracy and keeps float32 rounding small.
+        @Test
+        void convolutionWithStrideAndPadding() {
+            check().float32().step(0.1).input("x", -1, 1, 2, 3, 7, 6).input("w", -1, 1, 4, 3, 3, 3).input("b", -1, 1, 4)
+                    .check((g, v) -> g.conv(v.get("x"), v.get("w"), v.get("b"), new long[] {2, 2},
+                            new long[] {1, 1, 1, 1}));
+        }
+
+        @Test
+        void convolutionWithAsymmetricPaddingAsTheVaeDownsamples() {
+            check().float32().step(0.1).input("x", -1, 1, 1, 2, 6, 6).input("w", -1, 1, 3, 2, 3, 3)
+                    .check((g, v) -> g.conv(v.get("x"), v.get("w"), null, new long[] {2, 2}, new long[] {0, 0, 1, 1}));
+        }
+
         @Test
         void linearOverA3dInputWithASymbolicBatch() {
             check().input("x", -1, 1, 2, 3, 4).symbolicFirstDim("x").input("w", -1, 1, 6, 4).input("b", -1, 1, 6)
