@@ -447,6 +447,10 @@ public final class GraphSession implements AutoCloseable {
 
         private OnnxJavaType typeOf(String input) {
             OnnxJavaType t = inputTypes.get(input);
+            if (t == null && weightInputs.containsKey(input)) {
+                // A weight fed as an input can be replaced per run (full-parameter training feeds its own copies).
+                t = weightInputs.get(input).getInfo().type;
+            }
             if (t == null) {
                 throw new IllegalArgumentException("input must be one of " + inputTypes.keySet() + ", found " + input);
             }
