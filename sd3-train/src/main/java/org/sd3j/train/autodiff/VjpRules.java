@@ -188,15 +188,15 @@ final class VjpRules {
     private Value geluDerivative(Value x, boolean tanh) {
         ElementType t = x.type();
         if (tanh) {
-            double k = Math.sqrt(2 / Math.PI);
+            // 0.5 (1 + tanh u) = sigmoid(2u) with 2u = x (a + b x^2): gelu = x s, gelu' = s (1 + x (1 - s) (a + 3b x^2)).
+            // 11 element-wise ops on the MLP's widest tensor instead of the textbook form's 17.
+            double a = 2 * Math.sqrt(2 / Math.PI);
+            double b = a * 0.044715;
             Value x2 = g.mul(x, x);
-            Value u = g.mul(g.scalar(t, k), g.add(x, g.mul(g.scalar(t, 0.044715), g.mul(x2, x))));
-            Value th = g.tanh(u);
-            Value du = g.mul(g.scalar(t, k), g.add(g.scalar(t, 1.0), g.mul(g.scalar(t, 3 * 0.044715), x2)));
-            Value half = g.scalar(t, 0.5);
-            Value first = g.mul(half, g.add(g.scalar(t, 1.0), th));
-            Value second = g.mul(g.mul(half, x), g.mul(g.sub(g.scalar(t, 1.0), g.mul(th, th)), du));
-            return g.add(first, second);
+            Value s = g.sigmoid(g.mul(x, g.add(g.mul(x2, g.scalar(t, b)), g.scalar(t, a))));
+            Value q = g.mul(x, g.add(g.mul(x2, g.scalar(t, 3 * b)), g.scalar(t, a)));
+            Value inner = g.add(g.mul(q, g.sub(g.scalar(t, 1.0), s)), g.scalar(t, 1.0));
+            return g.mul(s, inner);
         }
         Value cdf = g.mul(g.scalar(t, 0.5), g.add(g.scalar(t, 1.0), g.erf(g.mul(x, g.scalar(t, 1 / Math.sqrt(2))))));
         Value pdf = g.mul(g.scalar(t, 1 / Math.sqrt(2 * Math.PI)), g.exp(g.mul(g.scalar(t, -0.5), g.mul(x, x))));
