@@ -96,11 +96,7 @@ public final class LoraTrainer implements AutoCloseable {
         TensorSource source = Safetensors.open(checkpoint);
         GraphSession session = null;
         try {
-            MmditWeights weights = MmditWeights.of(source, checkpoint, ElementType.FLOAT);
-            if (weights.layout() != MmditWeights.Layout.ORIGINAL) {
-                throw new IllegalArgumentException("checkpoint must use SD3's original key layout for LoRA training,"
-                        + " found " + weights.describeLayout() + " in " + checkpoint);
-            }
+            MmditWeights weights = trainableWeights(source, checkpoint);
             MmditConfig cfg = MmditConfig.infer(weights);
             Map<String, long[]> shapes = LinearLayers.of(weights);
             List<String> keys = settings.targets().select(shapes);
@@ -128,6 +124,31 @@ public final class LoraTrainer implements AutoCloseable {
         } catch (RuntimeException e) {
             throw Closeables.closeAfterFailure(e, session, source);
         }
+    }
+
+    /**
+     * Checks, from the tensor headers alone, what {@link #create} would refuse about {@code checkpoint}: no MMDiT, a
+     * key layout other than the original one, targets that select no Linear module. Milliseconds whatever the
+     * checkpoint's size, so a caller can fail before slow work it does first (precomputing a dataset).
+     *
+     * @throws IllegalArgumentException for another key layout or targets that select nothing
+     * @throws org.sd3j.ModelLoadException if the file cannot be read or holds no SD3 MMDiT
+     */
+    public static void check(Path checkpoint, LoraTrainingSettings settings) {
+        Checks.notNull(checkpoint, "checkpoint");
+        Checks.notNull(settings, "settings");
+        try (TensorSource source = Safetensors.open(checkpoint)) {
+            settings.targets().select(LinearLayers.of(trainableWeights(source, checkpoint)));
+        }
+    }
+
+    private static MmditWeights trainableWeights(TensorSource source, Path checkpoint) {
+        MmditWeights weights = MmditWeights.of(source, checkpoint, ElementType.FLOAT);
+        if (weights.layout() != MmditWeights.Layout.ORIGINAL) {
+            throw new IllegalArgumentException("checkpoint must use SD3's original key layout for LoRA training,"
+                    + " found " + weights.describeLayout() + " in " + checkpoint);
+        }
+        return weights;
     }
 
     /** The adapters being trained (live: updated in place by each step). */
@@ -164,7 +185,8 @@ public final class LoraTrainer implements AutoCloseable {
 
     /**
      * Trains until {@link LoraTrainingSettings#steps()} steps are done, continuing from the checkpoint in
-     * {@link LoraTrainingSettings#checkpointDir()} when there is one.
+     * {@link LoraTrainingSettings#checkpointDir()} when there is one. Ends early, after a checkpoint of the step just
+     * done, when {@link TrainingListener#stopRequested()} says so; calling again (or in a new process) resumes there.
      *
      * @return the losses of the steps this call ran, in order
      * @throws TrainingDivergedException when a loss or gradient is not finite (the last good checkpoint stays)
@@ -222,9 +244,15 @@ public final class LoraTrainer implements AutoCloseable {
             losses.add(loss);
             listener.onStep(new TrainingProgress(step, settings.steps(), loss, lr, norm,
                     Duration.ofNanos(System.nanoTime() - start)));
-            if (step % settings.checkpointEvery() == 0 || step == settings.steps()) {
+            boolean stop = listener.stopRequested();
+            if (step % settings.checkpointEvery() == 0 || step == settings.steps() || stop) {
                 save(step, batches.state());
                 listener.onCheckpoint(step, checkpointFile());
+            }
+            if (stop && step < settings.steps()) {
+                LOG.info("Stopped on request at step {} of {}; {} resumes from there", step, settings.steps(),
+                        checkpointFile());
+                break;
             }
         }
         return losses;

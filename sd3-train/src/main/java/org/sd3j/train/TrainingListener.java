@@ -20,4 +20,13 @@ public abstract class TrainingListener {
     /** After a checkpoint was written. */
     public void onCheckpoint(long step, java.nio.file.Path file) {
     }
+
+    /**
+     * Asked after each step: {@code true} ends the run there, after a checkpoint of that step is written, so that no
+     * work is lost and the next run resumes from it (a Ctrl-C handler sets a flag on another thread and returns it
+     * here; read it from a volatile or atomic field).
+     */
+    public boolean stopRequested() {
+        return false;
+    }
 }

@@ -127,6 +127,57 @@ class LoraTrainerTest {
     }
 
     @Test
+    void aStopRequestEndsTheRunWithACheckpointOfThatStepAndTheNextRunResumesThere() {
+        List<Double> straight;
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(),
+                settings(5, "unstopped").checkpointEvery(100).build())) {
+            straight = t.train(data, TrainingListener.NONE);
+        }
+        TrainingListener stopAtStep3 = new TrainingListener() {
+            private long step;
+
+            @Override
+            public void onStep(TrainingProgress progress) {
+                step = progress.step();
+            }
+
+            @Override
+            public boolean stopRequested() {
+                return step >= 3;
+            }
+        };
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(),
+                settings(5, "stopped").checkpointEvery(100).build())) {
+            assertThat(t.train(data, stopAtStep3)).containsExactlyElementsOf(straight.subList(0, 3));
+        }
+        assertThat(TrainingCheckpoint.load(dir.resolve("stopped").resolve(LoraTrainer.CHECKPOINT_FILE)).step())
+                .as("checkpointed at the stop, not at checkpointEvery").isEqualTo(3);
+        try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(),
+                settings(5, "stopped").checkpointEvery(100).build())) {
+            assertThat(t.train(data, TrainingListener.NONE)).containsExactlyElementsOf(straight.subList(3, 5));
+        }
+    }
+
+    @Test
+    void checkRefusesADiffusersLayoutCheckpointAndTargetsThatSelectNothingFromHeaders() throws Exception {
+        Path diffusers = dir.resolve("diffusion_pytorch_model.safetensors");
+        org.sd3j.onnx.safetensors.SafetensorsWriter.create()
+                .add("pos_embed.proj.weight", Tensor.zeros(4, 16, 2, 2))
+                .add("transformer_blocks.0.attn.to_q.weight", Tensor.zeros(4, 4))
+                .write(diffusers);
+
+        assertThatThrownBy(() -> LoraTrainer.check(diffusers, settings(1, "check").build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("checkpoint must use SD3's original key layout for LoRA training, found diffusers "
+                        + "transformer layout in " + diffusers);
+        assertThatThrownBy(() -> LoraTrainer.check(checkpoint, settings(1, "check")
+                .targets(LoraTargets.glob(LoraTargets.NameStyle.ORIGINAL, "no_such_module.*")).build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("targets must select at least one Linear module, found none");
+        LoraTrainer.check(checkpoint, settings(1, "check").build());
+    }
+
+    @Test
     void aNonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint() {
         Path run = dir.resolve("diverges");
         try (LoraTrainer t = LoraTrainer.create(checkpoint, OnnxOptions.cpu(), settings(50, "diverges")

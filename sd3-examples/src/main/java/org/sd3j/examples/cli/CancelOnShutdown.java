@@ -8,9 +8,10 @@ import org.sd3j.Generation;
 
 /**
  * Ctrl-C (or any JVM shutdown) while a command runs: a shutdown hook cancels the {@link #track tracked}
- * {@link Generation}, which stops before its next denoiser call, and then gives the command up to
- * {@link #GRACE} to close the model and delete temporary files before the JVM halts. {@link #close()} removes the
- * hook. One per command run.
+ * {@link Generation}, which stops before its next denoiser call (or runs another tracked cancel action, such as
+ * asking a training run to stop after its step), and then gives the command up to {@link #GRACE} (or the grace
+ * given with the action) to finish, close the model and delete temporary files before the JVM halts.
+ * {@link #close()} removes the hook. One per command run.
  */
 final class CancelOnShutdown implements AutoCloseable {
     static final Duration GRACE = Duration.ofSeconds(3);
@@ -18,7 +19,8 @@ final class CancelOnShutdown implements AutoCloseable {
     private final Runtime runtime;
     private final Thread hook;
     private final CountDownLatch finished = new CountDownLatch(1);
-    private volatile Generation current;
+    private volatile Runnable cancel;
+    private volatile Duration grace = GRACE;
 
     private CancelOnShutdown(Runtime runtime) {
         this.runtime = runtime;
@@ -34,17 +36,26 @@ final class CancelOnShutdown implements AutoCloseable {
 
     /** Makes {@code generation} the one a shutdown cancels. */
     void track(Generation generation) {
-        current = generation;
+        track(generation::cancel, GRACE);
     }
 
-    /** What the hook does (package-private for tests): cancel, then wait for {@link #close()} at most GRACE. */
+    /**
+     * Makes {@code action} what a shutdown runs, then waits for the command at most {@code grace}: longer than
+     * {@link #GRACE} for work that can only stop at a boundary (a training step and its checkpoint).
+     */
+    void track(Runnable action, Duration grace) {
+        this.grace = grace;
+        this.cancel = action;
+    }
+
+    /** What the hook does (package-private for tests): cancel, then wait for {@link #close()} at most the grace. */
     void cancelAndWait() {
-        Generation g = current;
-        if (g != null) {
-            g.cancel();
+        Runnable c = cancel;
+        if (c != null) {
+            c.run();
         }
         try {
-            finished.await(GRACE.toMillis(), TimeUnit.MILLISECONDS);
+            finished.await(grace.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

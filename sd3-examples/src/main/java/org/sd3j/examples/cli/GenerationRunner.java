@@ -21,12 +21,20 @@ final class GenerationRunner {
         try {
             return generation.execute();
         } catch (RuntimeException e) {
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof IllegalStateException && String.valueOf(t.getMessage()).contains("has no tokenizer")) {
-                    throw new Sd3Exception(NO_TOKENIZER, e);
-                }
+            if (lacksTokenizer(e)) {
+                throw new Sd3Exception(NO_TOKENIZER, e);
             }
             throw e;
         }
+    }
+
+    /** Whether {@code e} is (or was caused by) the library's "encoder has no tokenizer" state. */
+    static boolean lacksTokenizer(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalStateException && String.valueOf(t.getMessage()).contains("has no tokenizer")) {
+                return true;
+            }
+        }
+        return false;
     }
 }

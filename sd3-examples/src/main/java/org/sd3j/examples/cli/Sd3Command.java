@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
                 GenerateCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
+                TrainCommand.class,
                 CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'sd3 COMMAND --help' for a command's arguments."})

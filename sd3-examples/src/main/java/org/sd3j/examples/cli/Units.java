@@ -26,6 +26,11 @@ final class Units {
         return String.format(Locale.ROOT, "%.2f s", d.toNanos() / 1e9);
     }
 
+    /** {@code 1234 ms} -> {@code "1.23 s"}; from a minute on also as a clock: {@code "3725.00 s (1:02:05)"}. */
+    static String longSeconds(Duration d) {
+        return seconds(d) + (d.compareTo(Duration.ofMinutes(1)) >= 0 ? " (" + clock(d) + ")" : "");
+    }
+
     /** {@code 1234 ms} -> {@code "1.234 s"}, {@code 4 ms} -> {@code "0.004 s"}: benchmark figures. */
     static String millis(Duration d) {
         if (d.isNegative()) {
@@ -66,6 +71,11 @@ final class Units {
         }
         String digits = v >= 99.95 ? "%.0f" : v >= 9.995 ? "%.1f" : "%.2f";
         return String.format(Locale.ROOT, digits, v) + units[unit];
+    }
+
+    /** {@code 4.0} -> {@code "4"}, {@code 0.5} -> {@code "0.5"}: a setting as the user would type it. */
+    static String number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
     /** {@code 75 s} -> {@code "1:15"}, {@code 3725 s} -> {@code "1:02:05"}: an ETA. */

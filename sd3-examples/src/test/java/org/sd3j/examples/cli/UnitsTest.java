@@ -27,6 +27,18 @@ class UnitsTest {
     }
 
     @Test
+    void longDurationsAlsoReadAsAClock() {
+        assertThat(Units.longSeconds(Duration.ofMillis(59_990))).isEqualTo("59.99 s");
+        assertThat(Units.longSeconds(Duration.ofSeconds(3725))).isEqualTo("3725.00 s (1:02:05)");
+    }
+
+    @Test
+    void settingsReadAsTyped() {
+        assertThat(Units.number(4.0)).isEqualTo("4");
+        assertThat(Units.number(0.5)).isEqualTo("0.5");
+    }
+
+    @Test
     void negativeDurationIsRejected() {
         assertThatIllegalArgumentException().isThrownBy(() -> Units.seconds(Duration.ofMillis(-1)))
                 .withMessage("duration must be >= 0, found PT-0.001S");
