@@ -9,7 +9,7 @@ import java.nio.file.StandardCopyOption;
 
 import org.sd3j.onnx.convert.CheckpointConverter;
 import org.sd3j.onnx.model.CombinedCheckpoint;
-import org.sd3j.onnx.safetensors.SafetensorsWriter;
+import org.sd3j.onnx.model.CombinedCheckpoint.Part;
 import org.sd3j.onnx.tokenizer.SyntheticClipVocab;
 
 /**
@@ -32,27 +32,9 @@ final class TinyModel {
      * head count is not width / 64), as {@code sd3 generate --model FILE} loads it.
      */
     static Path checkpoint(Path dir, boolean clipG) {
-        try {
-            Files.createDirectories(dir);
-            Path mmdit = CombinedCheckpoint.mmdit(dir.resolve("mmdit-only.safetensors"));
-            SafetensorsWriter w = SafetensorsWriter.create();
-            CombinedCheckpoint.copy(mmdit, "", w, n -> false);
-            CombinedCheckpoint.copy(golden(dir, "encoders/clip_l/weights.safetensors"),
-                    "text_encoders.clip_l.transformer.", w, n -> false);
-            if (clipG) {
-                CombinedCheckpoint.copy(golden(dir, "encoders/clip_g_torch/checkpoint.safetensors"), "", w,
-                        n -> !n.startsWith("text_encoders."));
-            }
-            CombinedCheckpoint.copy(golden(dir, "encoders/t5xxl/weights.safetensors"),
-                    "text_encoders.t5xxl.transformer.", w, n -> false);
-            CombinedCheckpoint.copy(golden(dir, "vae/weights.safetensors"), "", w, n -> false);
-            Path out = dir.resolve("tiny_sd3.safetensors");
-            w.write(out);
-            Files.delete(mmdit);
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        java.util.Set<Part> parts = clipG ? java.util.EnumSet.allOf(Part.class)
+                : java.util.EnumSet.of(Part.CLIP_L, Part.T5, Part.VAE);
+        return CombinedCheckpoint.write(dir, parts, n -> false, "tiny_sd3.safetensors");
     }
 
     /** A diffusers-style folder with tokenizer/, tokenizer_2/ and tokenizer_3/. */
@@ -76,13 +58,6 @@ final class TinyModel {
         return out;
     }
 
-    /** A golden file of sd3-onnx's test jar, copied out (the jar's resources are not files). */
-    private static Path golden(Path dir, String name) throws IOException {
-        Path file = dir.resolve("golden").resolve(name);
-        Files.createDirectories(file.getParent());
-        copyResource("/golden/" + name, file);
-        return file;
-    }
 
     private static void copyResource(String resource, Path file) throws IOException {
         try (InputStream in = TinyModel.class.getResourceAsStream(resource)) {

@@ -38,11 +38,27 @@ public final class CombinedCheckpoint {
     private CombinedCheckpoint() {
     }
 
+    /**
+     * A golden file as a path: the resource itself when it is a file, else (read from this test-jar by another
+     * module) a temporary copy, deleted when the JVM exits.
+     */
     public static Path golden(String path) {
+        java.net.URL url = CombinedCheckpoint.class.getResource("/golden/" + path);
+        if (url == null) {
+            throw new IllegalStateException("missing test resource /golden/" + path);
+        }
         try {
-            return Path.of(CombinedCheckpoint.class.getResource("/golden/" + path).toURI());
-        } catch (URISyntaxException | NullPointerException e) {
-            throw new IllegalStateException("missing test resource " + path, e);
+            if ("file".equals(url.getProtocol())) {
+                return Path.of(url.toURI());
+            }
+            Path copy = Files.createTempFile("golden-", "-" + path.replace('/', '_'));
+            copy.toFile().deleteOnExit();
+            try (java.io.InputStream in = url.openStream()) {
+                Files.copy(in, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+            return copy;
+        } catch (URISyntaxException | java.io.IOException e) {
+            throw new IllegalStateException("cannot read test resource /golden/" + path, e);
         }
     }
 
@@ -53,6 +69,17 @@ public final class CombinedCheckpoint {
 
     /** A single-file checkpoint with the MMDiT and {@code parts}; tensors named by {@code drop} are left out. */
     public static Path write(Path dir, Set<Part> parts, Predicate<String> drop) throws Exception {
+        return write(dir, parts, drop, "sd3_combined.safetensors");
+    }
+
+    /** {@link #write(Path, Set, Predicate)} into {@code dir/fileName}. */
+    public static Path write(Path dir, Set<Part> parts, Predicate<String> drop, String fileName) {
+        java.util.Objects.requireNonNull(fileName, "fileName");
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         Path mmdit = mmdit(dir.resolve("mmdit-only.safetensors"));
         SafetensorsWriter w = SafetensorsWriter.create();
         copy(mmdit, "", w, drop);
@@ -69,9 +96,13 @@ public final class CombinedCheckpoint {
         if (parts.contains(Part.VAE)) {
             copy(golden("vae/weights.safetensors"), "", w, drop);
         }
-        Path out = dir.resolve("sd3_combined.safetensors");
+        Path out = dir.resolve(fileName);
         w.write(out);
-        Files.delete(mmdit);
+        try {
+            Files.delete(mmdit);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         return out;
     }
 
