@@ -483,6 +483,28 @@ public final class GraphBuilder {
         return node(Op.LAYER_NORMALIZATION, in, Map.of("axis", -1L, "epsilon", epsilon), x.type(), x.shape());
     }
 
+    /**
+     * LayerNormalization over the last axis that also outputs its per-row mean and inverse standard deviation
+     * ({@code [..., 1]}, in {@code x}'s type): a backward pass then needs no second pass over {@code x} for them.
+     * Returns {y, mean, invStdDev}.
+     */
+    public Value[] layerNormWithStatistics(Value x, Value scale, Value bias, double epsilon) {
+        List<Value> in = new ArrayList<>(Arrays.asList(x, scale));
+        if (bias != null) {
+            in.add(bias);
+        }
+        Map<String, Object> attrs = new LinkedHashMap<>();
+        attrs.put("axis", -1L);
+        attrs.put("epsilon", epsilon);
+        attrs.put("stash_type", (long) x.type().onnx().getNumber());
+        List<Dim> stats = null;
+        if (x.shape() != null) {
+            stats = new ArrayList<>(x.shape());
+            stats.set(stats.size() - 1, Dim.of(1));
+        }
+        return multiNode(Op.LAYER_NORMALIZATION, in, attrs, x.type(), Arrays.asList(x.shape(), stats, stats));
+    }
+
     /** Mean over {@code axes} (given as an input, opset 18+). */
     public Value reduceMean(Value x, boolean keepDims, long... axes) {
         return node(Op.REDUCE_MEAN, List.of(x, int64s(axes)), Map.of("keepdims", keepDims ? 1L : 0L), x.type(),

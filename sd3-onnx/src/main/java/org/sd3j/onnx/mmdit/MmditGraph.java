@@ -60,12 +60,16 @@ public final class MmditGraph {
     private final ElementType type;
     private final Attention attention;
     private final LinearAdapter adapter;
+    /** Training graphs keep LayerNorm's mean and inverse std as outputs, for the backward pass. */
+    private final boolean normStatistics;
     private Value ones;
     /** Run-time [B, T] of the image and text token streams, computed once for every Linear. */
     private Value xLead;
     private Value ctxLead;
 
-    private MmditGraph(GraphBuilder g, MmditConfig cfg, MmditWeights w, Attention attention, LinearAdapter adapter) {
+    private MmditGraph(GraphBuilder g, MmditConfig cfg, MmditWeights w, Attention attention, LinearAdapter adapter,
+                       boolean normStatistics) {
+        this.normStatistics = normStatistics;
         this.cfg = cfg;
         this.w = w;
         this.type = w.computeType();
@@ -103,13 +107,24 @@ public final class MmditGraph {
     public static Value emit(GraphBuilder g, MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks,
                              Attention attention, LinearAdapter adapter, Value latents, Value timestep, Value context,
                              Value pooled) {
+        return emit(g, cfg, weights, skippedBlocks, attention, adapter, false, latents, timestep, context, pooled);
+    }
+
+    /**
+     * {@link #emit(GraphBuilder, MmditConfig, MmditWeights, Set, Attention, LinearAdapter, Value, Value, Value,
+     * Value)} for training graphs when {@code normStatistics}: every LayerNorm also outputs its mean and inverse
+     * standard deviation, which the backward pass reuses.
+     */
+    public static Value emit(GraphBuilder g, MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks,
+                             Attention attention, LinearAdapter adapter, boolean normStatistics, Value latents,
+                             Value timestep, Value context, Value pooled) {
         for (int b : skippedBlocks) {
             if (b < 0 || b >= cfg.depth()) {
                 throw new IllegalArgumentException("skippedBlocks must be in [0, " + cfg.depth() + "), found " + b);
             }
         }
-        return new MmditGraph(g, cfg, weights, attention, adapter).emit(skippedBlocks, latents, timestep, context,
-                pooled);
+        return new MmditGraph(g, cfg, weights, attention, adapter, normStatistics).emit(skippedBlocks, latents,
+                timestep, context, pooled);
     }
 
     private Value emit(Set<Integer> skipped, Value latents, Value timestep, Value context, Value pooled) {
@@ -367,6 +382,10 @@ public final class MmditGraph {
 
     /** LayerNorm over D without affine parameters, eps 1e-6. */
     private Value layerNorm(Value x) {
+        // ONNX Runtime's CPU kernel keeps float32 statistics only: float64 graphs (gradient checks) recompute them.
+        if (normStatistics && type == ElementType.FLOAT) {
+            return g.layerNormWithStatistics(x, ones, null, MmditConfig.NORM_EPS)[0];
+        }
         return g.layerNorm(x, ones, null, MmditConfig.NORM_EPS);
     }
 

@@ -313,11 +313,19 @@ final class VjpRules {
         double eps = n.attributes().containsKey("epsilon") ? ((Number) n.attributes().get("epsilon")).doubleValue()
                 : 1e-5;
         Value scale = in(n, 1);
-        Value mean = g.reduceMean(x, true, -1);
-        Value xc = g.sub(x, mean);
-        Value var = g.reduceMean(g.mul(xc, xc), true, -1);
-        Value inv = g.reciprocal(g.sqrt(g.add(var, g.scalar(t, eps))));
-        Value xhat = g.mul(xc, inv);
+        Value inv;
+        Value xhat;
+        if (n.outputs().size() == 3) {
+            // The forward node kept its statistics: no second pass over x for them.
+            inv = g.value(n.outputs().get(2));
+            xhat = g.mul(g.sub(x, g.value(n.outputs().get(1))), inv);
+        } else {
+            Value mean = g.reduceMean(x, true, -1);
+            Value xc = g.sub(x, mean);
+            Value var = g.reduceMean(g.mul(xc, xc), true, -1);
+            inv = g.reciprocal(g.sqrt(g.add(var, g.scalar(t, eps))));
+            xhat = g.mul(xc, inv);
+        }
         List<Value> out = new ArrayList<>();
         if (dependent.contains(n.inputs().get(0))) {
             Value dxhat = g.mul(dy, scale);

@@ -145,6 +145,13 @@ class VjpRulesTest {
         }
 
         @Test
+        void layerNormKeepingItsStatisticsForTheBackwardPass() {
+            // ONNX Runtime outputs the statistics for float32 inputs only.
+            check().float32().input("x", -2, 2, 2, 3, 6).input("s", 0.5, 1.5, 6).input("b", -1, 1, 6)
+                    .check((g, v) -> g.layerNormWithStatistics(v.get("x"), v.get("s"), v.get("b"), 1e-6)[0]);
+        }
+
+        @Test
         void reduceMeanAndSumKeepingAndDroppingAxes() {
             check().input("x", -2, 2, 2, 3, 4).check((g, v) -> {
                 Value m = g.reduceMean(v.get("x"), true, -1); // [2, 3, 1]
