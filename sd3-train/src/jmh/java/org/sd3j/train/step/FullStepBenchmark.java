@@ -79,8 +79,9 @@ public class FullStepBenchmark {
         Random r = new Random(1);
         List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
                 RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
-        List<Tensor> in = new ArrayList<>(List.of(random(r, 2, 16, 32, 32), random(r, 2, 16, 32, 32),
-                Tensor.of(new float[] {0.3f, 0.7f}, 2), random(r, 2, 77, 256), random(r, 2, 128)));
+        List<Tensor> in = new ArrayList<>(List.of(BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32),
+                BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32), Tensor.of(new float[] {0.3f, 0.7f}, 2),
+                BenchSupport.gaussian(r, 0.5, 2, 77, 256), BenchSupport.gaussian(r, 0.5, 2, 128)));
         List<String> outs = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
         List<Tensor> outTensors = new ArrayList<>(List.of(Tensor.zeros()));
         for (String name : step.trainable()) {
@@ -105,17 +106,6 @@ public class FullStepBenchmark {
         adamW = AdamW.create(parameters, AdamWSettings.defaults());
     }
 
-    private static Tensor random(Random r, int... shape) {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (r.nextGaussian() * 0.5);
-        }
-        return Tensor.of(v, shape);
-    }
 
     @Benchmark
     public float step() {
@@ -130,11 +120,6 @@ public class FullStepBenchmark {
         binding.close();
         session.close();
         source.close();
-        try (var files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                Files.delete(p);
-            }
-        }
-        Files.delete(dir);
+        BenchSupport.deleteFolder(dir);
     }
 }

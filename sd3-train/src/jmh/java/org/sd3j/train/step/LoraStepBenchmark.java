@@ -66,30 +66,19 @@ public class LoraStepBenchmark {
                 RectifiedFlowStep.Loss.VELOCITY_MSE);
         session = GraphSession.create(step.graph(), OnnxOptions.cpu());
         Random r = new Random(1);
-        inputs.put(RectifiedFlowStep.X0, random(r, 2, 16, 32, 32));
-        inputs.put(RectifiedFlowStep.NOISE, random(r, 2, 16, 32, 32));
+        inputs.put(RectifiedFlowStep.X0, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
+        inputs.put(RectifiedFlowStep.NOISE, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
         inputs.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.3f, 0.7f}, 2));
-        inputs.put(MmditGraph.CONTEXT, random(r, 2, 77, 256));
-        inputs.put(MmditGraph.POOLED, random(r, 2, 128));
+        inputs.put(MmditGraph.CONTEXT, BenchSupport.gaussian(r, 0.1, 2, 77, 256));
+        inputs.put(MmditGraph.POOLED, BenchSupport.gaussian(r, 0.1, 2, 128));
         for (String k : adapter.keys()) {
             long[] shape = source.info(k + ".weight").shape();
             int in = (int) (shape.length == 2 ? shape[1] : shape[1] * shape[2] * shape[3]);
-            inputs.put(k + LoraGraphAdapter.A, random(r, 16, in));
-            inputs.put(k + LoraGraphAdapter.B, random(r, (int) shape[0], 16));
+            inputs.put(k + LoraGraphAdapter.A, BenchSupport.gaussian(r, 0.1, 16, in));
+            inputs.put(k + LoraGraphAdapter.B, BenchSupport.gaussian(r, 0.1, (int) shape[0], 16));
         }
     }
 
-    private static Tensor random(Random r, int... shape) {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) (r.nextGaussian() * 0.1);
-        }
-        return Tensor.of(v, shape);
-    }
 
     @Benchmark
     public Map<String, Tensor> step() {
@@ -100,11 +89,6 @@ public class LoraStepBenchmark {
     public void tearDown() throws IOException {
         session.close();
         source.close();
-        try (var files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                Files.delete(p);
-            }
-        }
-        Files.delete(dir);
+        BenchSupport.deleteFolder(dir);
     }
 }
