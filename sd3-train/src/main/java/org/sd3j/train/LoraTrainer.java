@@ -63,12 +63,8 @@ public final class LoraTrainer implements AutoCloseable {
     private final GraphSession session;
     private final org.sd3j.onnx.graph.OnnxGraph stepGraph;
     private final LoraWeights lora;
-    /** Graph input name -> LoRA parameter name (the graph names adapters by checkpoint key, files by module). */
-    private final Map<String, String> parameterOf;
     private final List<String> trainableInputs;
-    private final AdamW optimizer;
-    private final Ema ema;
-    private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
+    private final TrainingLoop loop;
     private boolean closed;
 
     private LoraTrainer(LoraTrainingSettings settings, TensorSource source, GraphSession session,
@@ -79,10 +75,10 @@ public final class LoraTrainer implements AutoCloseable {
         this.session = session;
         this.stepGraph = stepGraph;
         this.lora = lora;
-        this.parameterOf = parameterOf;
         this.trainableInputs = trainableInputs;
-        this.optimizer = AdamW.create(lora.parameters(), settings.optimizer());
-        this.ema = settings.emaDecay() > 0 ? Ema.create(lora.parameters(), settings.emaDecay()) : null;
+        // parameterOf: graph input -> LoRA parameter (the graph names adapters by checkpoint key, files by module).
+        this.loop = new TrainingLoop(settings, session, checkpointFile(), lora.parameters(), trainableInputs,
+                parameterOf);
     }
 
     /**
@@ -158,7 +154,7 @@ public final class LoraTrainer implements AutoCloseable {
 
     /** The EMA of the adapters, when the settings keep one. */
     public Optional<Map<String, Tensor>> emaWeights() {
-        return ema == null ? Optional.empty() : Optional.of(ema.weights());
+        return loop.emaWeights();
     }
 
     /**
@@ -192,165 +188,8 @@ public final class LoraTrainer implements AutoCloseable {
      * @throws TrainingDivergedException when a loss or gradient is not finite (the last good checkpoint stays)
      */
     public List<Double> train(CachedDataset data, TrainingListener listener) {
-        Checks.notNull(data, "data");
-        Checks.notNull(listener, "listener");
         ensureOpen();
-        long step = 0;
-        IterationState position = IterationState.START;
-        if (Files.isRegularFile(checkpointFile())) {
-            TrainingCheckpoint c = TrainingCheckpoint.load(checkpointFile());
-            restore(c);
-            step = c.step();
-            position = new IterationState(Math.toIntExact(c.rngState().get("data.epoch")),
-                    Math.toIntExact(c.rngState().get("data.index")));
-            LOG.info("Resuming from {} at step {}", checkpointFile(), step);
-        }
-        BatchIterator batches = data.iterator(position);
-        listener.onStart(step, settings.steps());
-        GradientAccumulator accumulator = settings.accumulation() > 1
-                ? GradientAccumulator.create(lora.parameters()) : null;
-        List<Double> losses = new ArrayList<>();
-        long start = System.nanoTime();
-        while (step < settings.steps()) {
-            double loss = 0;
-            Map<String, Tensor> grads = null;
-            for (int micro = 0; micro < settings.accumulation(); micro++) {
-                Buffers b = forwardBackward(batches.next(), step, micro);
-                loss += b.loss.get(0) / settings.accumulation();
-                grads = b.gradients;
-                if (accumulator != null) {
-                    accumulator.add(grads);
-                }
-            }
-            if (accumulator != null) {
-                grads = accumulator.average();
-            }
-            double norm = settings.clipping().clip(grads);
-            if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
-                throw new TrainingDivergedException("Training diverged at step " + (step + 1) + ": loss " + loss
-                        + ", gradient norm " + norm + "; the last good state is "
-                        + (Files.isRegularFile(checkpointFile()) ? checkpointFile() : "the initial one (no checkpoint "
-                        + "was written yet)") + ". Lower the learning rate or raise the warm-up");
-            }
-            double lr = settings.schedule().at(step);
-            optimizer.step(grads, lr);
-            if (accumulator != null) {
-                accumulator.reset();
-            }
-            if (ema != null) {
-                ema.update(lora.parameters());
-            }
-            step++;
-            losses.add(loss);
-            listener.onStep(new TrainingProgress(step, settings.steps(), loss, lr, norm,
-                    Duration.ofNanos(System.nanoTime() - start)));
-            boolean stop = listener.stopRequested();
-            if (step % settings.checkpointEvery() == 0 || step == settings.steps() || stop) {
-                save(step, batches.state());
-                listener.onCheckpoint(step, checkpointFile());
-            }
-            if (stop && step < settings.steps()) {
-                LOG.info("Stopped on request at step {} of {}; {} resumes from there", step, settings.steps(),
-                        checkpointFile());
-                break;
-            }
-        }
-        return losses;
-    }
-
-    /** One micro-batch through the step graph; returns the reused buffers holding its loss and gradients. */
-    private Buffers forwardBackward(TrainingBatch batch, long step, int micro) {
-        Tensor x0 = batch.latents();
-        Tensor context = batch.conditioning().context();
-        List<Integer> shape = List.of(x0.dim(0), x0.dim(1), x0.dim(2), x0.dim(3), context.dim(1));
-        Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape()));
-        // Every draw of this micro-step from a generator of its own: a resumed run draws the same numbers.
-        SplittableRandom random = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + step * 1_000_003L
-                + micro);
-        for (int i = 0; i < b.noise.size(); i++) {
-            b.noise.set(i, (float) random.nextGaussian());
-        }
-        double[] t = settings.timesteps().sample(random, x0.dim(0));
-        for (int i = 0; i < t.length; i++) {
-            b.sigma.set(i, (float) t[i]);
-        }
-        Tensor[] inputs = new Tensor[5 + trainableInputs.size()];
-        inputs[0] = x0;
-        inputs[1] = b.noise;
-        inputs[2] = b.sigma;
-        inputs[3] = context;
-        inputs[4] = batch.conditioning().pooled();
-        Map<String, Tensor> params = lora.parameters();
-        for (int i = 0; i < trainableInputs.size(); i++) {
-            inputs[5 + i] = params.get(parameterOf.get(trainableInputs.get(i)));
-        }
-        b.binding.run(b.outputs, inputs);
-        return b;
-    }
-
-    private void save(long step, IterationState position) {
-        Map<String, Long> rng = new LinkedHashMap<>();
-        rng.put("seed", settings.seed());
-        rng.put("data.epoch", (long) position.epoch());
-        rng.put("data.index", (long) position.index());
-        try {
-            Files.createDirectories(settings.checkpointDir());
-        } catch (java.io.IOException e) {
-            throw new org.sd3j.Sd3Exception("Cannot create " + settings.checkpointDir() + ": " + e.getMessage(), e);
-        }
-        new TrainingCheckpoint(step, lora.parameters(), optimizer.state(),
-                ema == null ? Optional.empty() : Optional.of(ema.state()), rng, settings.toJson())
-                .save(checkpointFile());
-    }
-
-    private void restore(TrainingCheckpoint c) {
-        if (c.rngState().get("seed") == null || c.rngState().get("seed") != settings.seed()) {
-            throw new IllegalArgumentException("settings.seed must be the checkpoint's " + c.rngState().get("seed")
-                    + " to resume " + checkpointFile() + ", found " + settings.seed());
-        }
-        Map<String, Tensor> params = lora.parameters();
-        for (Map.Entry<String, Tensor> e : c.parameters().entrySet()) {
-            Tensor target = params.get(e.getKey());
-            if (target == null || !target.hasShape(e.getValue().shape())) {
-                throw new org.sd3j.ModelLoadException(checkpointFile(), "the checkpoint's " + e.getKey() + " "
-                        + e.getValue() + " does not fit this run's adapters (" + target + "): same targets and rank?");
-            }
-            target.copyFrom(e.getValue());
-        }
-        optimizer.loadState(c.optimizer());
-        if (ema != null && c.ema().isPresent()) {
-            ema.loadState(c.ema().get());
-        }
-    }
-
-    /** Buffers and the bound session for one batch shape. */
-    private final class Buffers {
-        final Tensor noise;
-        final Tensor sigma;
-        final Tensor loss = Tensor.zeros();
-        final Map<String, Tensor> gradients = new LinkedHashMap<>();
-        final Tensor[] outputs;
-        final GraphSession.Binding binding;
-
-        Buffers(int[] latentShape) {
-            noise = Tensor.zeros(latentShape);
-            sigma = Tensor.zeros(latentShape[0]);
-            List<String> outputNames = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
-            outputs = new Tensor[1 + trainableInputs.size()];
-            outputs[0] = loss;
-            Map<String, Tensor> params = lora.parameters();
-            for (int i = 0; i < trainableInputs.size(); i++) {
-                String p = parameterOf.get(trainableInputs.get(i));
-                Tensor g = Tensor.zeros(params.get(p).shape());
-                gradients.put(p, g);
-                outputs[1 + i] = g;
-                outputNames.add(RectifiedFlowStep.GRAD + trainableInputs.get(i));
-            }
-            List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
-                    RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
-            varying.addAll(trainableInputs);
-            binding = session.bind(Map.of(), varying, outputNames);
-        }
+        return loop.train(data, listener);
     }
 
     private void ensureOpen() {
@@ -366,9 +205,7 @@ public final class LoraTrainer implements AutoCloseable {
         }
         closed = true;
         List<AutoCloseable> all = new ArrayList<>();
-        for (Buffers b : buffers.values()) {
-            all.add(b.binding);
-        }
+        all.add(loop);
         all.add(session);
         all.add(source);
         Closeables.closeAll(all);

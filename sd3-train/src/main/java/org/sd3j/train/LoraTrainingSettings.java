@@ -30,7 +30,7 @@ import org.sd3j.train.step.TimestepSampler;
 public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, AdamWSettings optimizer,
                                    LearningRateSchedule schedule, GradientClipping clipping, int accumulation,
                                    long steps, TimestepSampler timesteps, RectifiedFlowStep.Loss loss, long seed,
-                                   Path checkpointDir, long checkpointEvery, double emaDecay) {
+                                   Path checkpointDir, long checkpointEvery, double emaDecay) implements TrainingRun {
     public LoraTrainingSettings {
         Checks.notNull(targets, "targets");
         Checks.notNull(lora, "lora");
@@ -58,6 +58,7 @@ public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, AdamWSett
     }
 
     /** The run's configuration as JSON, stored in checkpoints and LoRA provenance. */
+    @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("targets", targets.toString());
