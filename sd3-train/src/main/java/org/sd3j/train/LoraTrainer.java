@@ -1,15 +1,12 @@
 package org.sd3j.train;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
 
 import org.sd3j.TrainingDivergedException;
 import org.sd3j.internal.Checks;
@@ -17,22 +14,15 @@ import org.sd3j.internal.Closeables;
 import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.mmdit.MmditConfig;
-import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.onnx.mmdit.MmditWeights;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
-import org.sd3j.train.checkpoint.TrainingCheckpoint;
-import org.sd3j.train.data.BatchIterator;
 import org.sd3j.train.data.CachedDataset;
-import org.sd3j.train.data.IterationState;
-import org.sd3j.train.data.TrainingBatch;
 import org.sd3j.train.lora.LinearLayers;
 import org.sd3j.train.lora.LoraWeights;
 import org.sd3j.train.optim.AdamW;
-import org.sd3j.train.optim.Ema;
-import org.sd3j.train.optim.GradientAccumulator;
 import org.sd3j.train.step.LoraGraphAdapter;
 import org.sd3j.train.step.RectifiedFlowStep;
 import org.slf4j.Logger;
