@@ -13,7 +13,11 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.TrainingDivergedException;
 import org.sd3j.onnx.model.Sd3Model;
+import org.sd3j.conditioning.Conditioning;
+import org.sd3j.onnx.mmdit.MmditDenoiser;
 import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
 import org.sd3j.train.checkpoint.TrainingCheckpoint;
 import org.sd3j.train.data.AspectBuckets;
@@ -191,5 +195,38 @@ class LoraTrainerTest {
         TrainingCheckpoint kept = TrainingCheckpoint.load(run.resolve(LoraTrainer.CHECKPOINT_FILE));
         assertThat(kept.step()).isBetween(1L, 49L);
         assertThat(kept.parameters().values()).allSatisfy(p -> assertThat(p.allFinite()).isTrue());
+    }
+
+    @Test
+    void fullParameterTrainingLearnsAndWritesALoadableCheckpoint() throws Exception {
+        FullTrainingSettings settings = FullTrainingSettings.builder(300, dir.resolve("full"))
+                .optimizer(AdamWSettings.defaults().withLearningRate(1e-3))
+                .schedule(LearningRateSchedule.warmupConstant(1e-3, 10)).checkpointEvery(1000).seed(5).build();
+        List<Double> losses;
+        Path out = dir.resolve("full.safetensors");
+        try (FullParameterTrainer trainer = FullParameterTrainer.create(checkpoint, OnnxOptions.cpu(), settings)) {
+            losses = trainer.train(data, TrainingListener.NONE);
+            trainer.writeCheckpoint(out, java.util.Map.of("sd3j.steps", "300"));
+        }
+        double first = mean(losses.subList(0, 30));
+        double last = mean(losses.subList(270, 300));
+        org.slf4j.LoggerFactory.getLogger(LoraTrainerTest.class).info(
+                "Full-parameter mean loss over steps 1-30: {}, over steps 271-300: {}", first, last);
+        // Observed 5.18 -> 4.46 (0.86).
+        assertThat(last).isLessThan(0.9 * first);
+
+        // The written checkpoint loads as a model of its own: same shapes, other velocities than the original.
+        try (MmditDenoiser trained = MmditDenoiser.load(out, OnnxOptions.cpu());
+             MmditDenoiser original = MmditDenoiser.load(checkpoint, OnnxOptions.cpu())) {
+            assertThat(trained.config()).isEqualTo(original.config());
+            Tensor latents = Tensor.full(0.5f, 1, 16, 8, 8);
+            Tensor t = Tensor.of(new float[] {500}, 1);
+            Conditioning c = new Conditioning(Tensor.full(0.1f, 1, 5, original.config().contextDim()),
+                    Tensor.full(0.1f, 1, original.config().pooledDim()));
+            assertThat(trained.velocity(latents, t, c).maxAbsDiff(original.velocity(latents, t, c))).isPositive();
+        }
+        try (TensorSource written = Safetensors.open(out); TensorSource source = Safetensors.open(checkpoint)) {
+            assertThat(written.names()).isEqualTo(source.names()); // encoders and VAE carried over
+        }
     }
 }

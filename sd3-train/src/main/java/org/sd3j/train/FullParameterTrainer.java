@@ -1,0 +1,182 @@
+package org.sd3j.train;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.sd3j.TrainingDivergedException;
+import org.sd3j.internal.Checks;
+import org.sd3j.internal.Closeables;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.graph.WeightData;
+import org.sd3j.onnx.mmdit.MmditConfig;
+import org.sd3j.onnx.mmdit.MmditWeights;
+import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.safetensors.DType;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.SafetensorsWriter;
+import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.tensor.Tensor;
+import org.sd3j.train.data.CachedDataset;
+import org.sd3j.train.step.RectifiedFlowStep;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rectified-flow training of every weight of an SD3 MMDiT ({@link RectifiedFlowStep#full}), e.g. a small model from
+ * scratch: the same loop as {@link LoraTrainer} (reproducible, resumable, atomic checkpoints, a clear stop on
+ * divergence), with the weights copied into writable float32 tensors that the step graph reads as inputs and AdamW
+ * updates in place. A fused qkv's q, k and v rows train as three tensors ({@code <name>#q}, {@code #k}, {@code #v})
+ * and are joined again by {@link #writeCheckpoint}.
+ *
+ * <p>Owns the checkpoint mapping, its session and the copies; {@link #close()} releases them (idempotent). Not
+ * thread-safe.
+ */
+public final class FullParameterTrainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FullParameterTrainer.class);
+    private static final String[] QKV_PARTS = {"#q", "#k", "#v"};
+
+    private final FullTrainingSettings settings;
+    private final TensorSource source;
+    private final GraphSession session;
+    private final Map<String, Tensor> parameters;
+    private final TrainingLoop loop;
+    private boolean closed;
+
+    private FullParameterTrainer(FullTrainingSettings settings, TensorSource source, GraphSession session,
+                                 Map<String, Tensor> parameters, List<String> trainable) {
+        this.settings = settings;
+        this.source = source;
+        this.session = session;
+        this.parameters = parameters;
+        Map<String, String> identity = new LinkedHashMap<>();
+        trainable.forEach(n -> identity.put(n, n));
+        this.loop = new TrainingLoop(settings, session, checkpointFile(), parameters, trainable, identity);
+    }
+
+    /** Builds the step graph for the MMDiT of {@code checkpoint} (SD3's original key layout) and copies its weights. */
+    public static FullParameterTrainer create(Path checkpoint, OnnxOptions onnxOptions, FullTrainingSettings settings) {
+        Checks.notNull(checkpoint, "checkpoint");
+        Checks.notNull(onnxOptions, "onnxOptions");
+        Checks.notNull(settings, "settings");
+        TensorSource source = Safetensors.open(checkpoint);
+        GraphSession session = null;
+        try {
+            MmditWeights weights = MmditWeights.of(source, checkpoint, ElementType.FLOAT);
+            if (weights.layout() != MmditWeights.Layout.ORIGINAL) {
+                throw new IllegalArgumentException("checkpoint must use SD3's original key layout for training, found "
+                        + weights.describeLayout() + " in " + checkpoint);
+            }
+            MmditConfig cfg = MmditConfig.infer(weights);
+            RectifiedFlowStep.StepGraph step = RectifiedFlowStep.full(cfg, weights, settings.loss());
+            Map<String, Tensor> parameters = new LinkedHashMap<>();
+            long count = 0;
+            for (String name : step.trainable()) {
+                WeightData d = step.graph().weights().get(name);
+                if (d.type() != ElementType.FLOAT) {
+                    throw new IllegalArgumentException("weights must be float32 for full-parameter training, found "
+                            + d.type() + " for " + name);
+                }
+                int[] shape = new int[d.shape().length];
+                for (int i = 0; i < shape.length; i++) {
+                    shape[i] = Math.toIntExact(d.shape()[i]);
+                }
+                Tensor copy = Tensor.zeros(shape); // writable: the checkpoint stays read-only and untouched
+                copy.asFloatBuffer().put(d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+                parameters.put(name, copy);
+                count += copy.size();
+            }
+            session = GraphSession.create(step.graph(), onnxOptions, GraphSession.WeightBinding.INPUTS);
+            LOG.info("Full-parameter training of {} ({}): {} tensors, {} parameters", checkpoint, cfg.variant(),
+                    parameters.size(), count);
+            return new FullParameterTrainer(settings, source, session, Collections.unmodifiableMap(parameters),
+                    step.trainable());
+        } catch (RuntimeException e) {
+            throw Closeables.closeAfterFailure(e, session, source);
+        }
+    }
+
+    /** The trained tensors by step-graph weight name (live: updated in place by each step). */
+    public Map<String, Tensor> parameters() {
+        return parameters;
+    }
+
+    /** Where checkpoints go. */
+    public Path checkpointFile() {
+        return settings.checkpointDir().resolve(LoraTrainer.CHECKPOINT_FILE);
+    }
+
+    /**
+     * Trains until {@link FullTrainingSettings#steps()} steps are done, resuming from the checkpoint when there is
+     * one (see {@link LoraTrainer#train}).
+     *
+     * @return the losses of the steps this call ran
+     * @throws TrainingDivergedException when a loss or gradient is not finite (the last good checkpoint stays)
+     */
+    public List<Double> train(CachedDataset data, TrainingListener listener) {
+        ensureOpen();
+        return loop.train(data, listener);
+    }
+
+    /**
+     * Writes the model as a single-file checkpoint with the source's names: trained tensors (float32; a fused qkv
+     * joined from its parts) and every other tensor of the source as it was (text encoders, VAE). Atomic.
+     */
+    public void writeCheckpoint(Path file, Map<String, String> metadata) {
+        ensureOpen();
+        Checks.notNull(file, "file");
+        SafetensorsWriter w = SafetensorsWriter.create();
+        for (String name : source.names()) {
+            long[] shape = source.info(name).shape();
+            Tensor trained = parameters.get(name);
+            if (trained != null) {
+                w.add(name, DType.F32, shape, bytes(List.of(trained)));
+            } else if (parameters.containsKey(name + QKV_PARTS[0])) {
+                List<Tensor> parts = new ArrayList<>();
+                for (String p : QKV_PARTS) {
+                    parts.add(parameters.get(name + p));
+                }
+                w.add(name, DType.F32, shape, bytes(parts));
+            } else {
+                ByteBuffer b = source.bytes(name);
+                ByteBuffer copy = ByteBuffer.allocate(b.remaining());
+                copy.put(b.duplicate()).flip();
+                w.add(name, source.info(name).dtype(), shape, copy);
+            }
+        }
+        metadata.forEach(w::metadata);
+        w.write(file);
+    }
+
+    private static ByteBuffer bytes(List<Tensor> tensors) {
+        int n = tensors.stream().mapToInt(Tensor::size).sum();
+        ByteBuffer out = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (Tensor t : tensors) {
+            for (int i = 0; i < t.size(); i++) {
+                out.putFloat(t.get(i));
+            }
+        }
+        return out.flip();
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("full-parameter trainer is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        Closeables.closeAll(List.of(loop, session, source));
+    }
+}
