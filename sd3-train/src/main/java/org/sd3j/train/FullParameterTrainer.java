@@ -42,14 +42,14 @@ public final class FullParameterTrainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FullParameterTrainer.class);
     private static final String[] QKV_PARTS = {"#q", "#k", "#v"};
 
-    private final FullTrainingSettings settings;
+    private final TrainingSettings settings;
     private final TensorSource source;
     private final GraphSession session;
     private final Map<String, Tensor> parameters;
     private final TrainingLoop loop;
     private boolean closed;
 
-    private FullParameterTrainer(FullTrainingSettings settings, TensorSource source, GraphSession session,
+    private FullParameterTrainer(TrainingSettings settings, TensorSource source, GraphSession session,
                                  Map<String, Tensor> parameters, List<String> trainable) {
         this.settings = settings;
         this.source = source;
@@ -61,7 +61,7 @@ public final class FullParameterTrainer implements AutoCloseable {
     }
 
     /** Builds the step graph for the MMDiT of {@code checkpoint} (SD3's original key layout) and copies its weights. */
-    public static FullParameterTrainer create(Path checkpoint, OnnxOptions onnxOptions, FullTrainingSettings settings) {
+    public static FullParameterTrainer create(Path checkpoint, OnnxOptions onnxOptions, TrainingSettings settings) {
         Checks.notNull(checkpoint, "checkpoint");
         Checks.notNull(onnxOptions, "onnxOptions");
         Checks.notNull(settings, "settings");
@@ -113,7 +113,7 @@ public final class FullParameterTrainer implements AutoCloseable {
     }
 
     /**
-     * Trains until {@link FullTrainingSettings#steps()} steps are done, resuming from the checkpoint when there is
+     * Trains until {@link TrainingSettings#steps()} steps are done, resuming from the checkpoint when there is
      * one (see {@link LoraTrainer#train}).
      *
      * @return the losses of the steps this call ran

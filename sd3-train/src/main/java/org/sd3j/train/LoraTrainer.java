@@ -67,7 +67,7 @@ public final class LoraTrainer implements AutoCloseable {
         this.lora = lora;
         this.trainableInputs = trainableInputs;
         // parameterOf: graph input -> LoRA parameter (the graph names adapters by checkpoint key, files by module).
-        this.loop = new TrainingLoop(settings, session, checkpointFile(), lora.parameters(), trainableInputs,
+        this.loop = new TrainingLoop(settings.training(), session, checkpointFile(), lora.parameters(), trainableInputs,
                 parameterOf);
     }
 

@@ -4,9 +4,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.sd3j.internal.Checks;
 import org.sd3j.train.lora.LoraSpec;
 import org.sd3j.train.lora.LoraTargets;
@@ -17,39 +14,16 @@ import org.sd3j.train.step.RectifiedFlowStep;
 import org.sd3j.train.step.TimestepSampler;
 
 /**
- * Everything a {@link LoraTrainer} run needs, immutable. Defaults follow SPEC §7: diffusers' attention targets at
- * rank 4 / alpha 4, AdamW (1e-4, 0.9, 0.999, 1e-8, weight decay 1e-4) with 500 warm-up steps, clipping at 1.0,
- * logit-normal(0, 1) timesteps shifted by 3, the velocity MSE loss, no EMA.
- *
- * @param steps           optimizer steps in the run
- * @param checkpointDir   where the run's checkpoint lives (resumed from when present)
- * @param checkpointEvery steps between checkpoints (one is also written at the end)
- * @param accumulation    micro-batches per optimizer step
- * @param emaDecay        EMA decay of the adapters; 0 keeps no EMA
+ * Everything a {@link LoraTrainer} run needs: which Linears get adapters and how ({@code targets}, {@code lora}),
+ * and the run's {@link TrainingSettings}, whose parts the accessors below pass through. Immutable. Defaults follow
+ * SPEC §7: diffusers' attention targets at rank 4 / alpha 4, AdamW (1e-4, 0.9, 0.999, 1e-8, weight decay 1e-4)
+ * with 500 warm-up steps, clipping at 1.0, logit-normal(0, 1) timesteps shifted by 3, the velocity MSE loss, no EMA.
  */
-public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, AdamWSettings optimizer,
-                                   LearningRateSchedule schedule, GradientClipping clipping, int accumulation,
-                                   long steps, TimestepSampler timesteps, RectifiedFlowStep.Loss loss, long seed,
-                                   Path checkpointDir, long checkpointEvery, double emaDecay) implements TrainingRun {
+public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, TrainingSettings training) {
     public LoraTrainingSettings {
         Checks.notNull(targets, "targets");
         Checks.notNull(lora, "lora");
-        Checks.notNull(optimizer, "optimizer");
-        Checks.notNull(schedule, "schedule");
-        Checks.notNull(clipping, "clipping");
-        Checks.atLeast(accumulation, 1, "accumulation");
-        if (steps < 1) {
-            throw Checks.fail("steps", ">= 1", steps);
-        }
-        Checks.notNull(timesteps, "timesteps");
-        Checks.notNull(loss, "loss");
-        Checks.notNull(checkpointDir, "checkpointDir");
-        if (checkpointEvery < 1) {
-            throw Checks.fail("checkpointEvery", ">= 1", checkpointEvery);
-        }
-        if (!(emaDecay >= 0 && emaDecay < 1)) {
-            throw Checks.fail("emaDecay", "in [0, 1)", emaDecay);
-        }
+        Checks.notNull(training, "training");
     }
 
     /** Settings for {@code steps} steps checkpointed in {@code checkpointDir}, everything else the defaults. */
@@ -57,8 +31,51 @@ public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, AdamWSett
         return new Builder(steps, checkpointDir);
     }
 
+    public AdamWSettings optimizer() {
+        return training.optimizer();
+    }
+
+    public LearningRateSchedule schedule() {
+        return training.schedule();
+    }
+
+    public GradientClipping clipping() {
+        return training.clipping();
+    }
+
+    public int accumulation() {
+        return training.accumulation();
+    }
+
+    public long steps() {
+        return training.steps();
+    }
+
+    public TimestepSampler timesteps() {
+        return training.timesteps();
+    }
+
+    public RectifiedFlowStep.Loss loss() {
+        return training.loss();
+    }
+
+    public long seed() {
+        return training.seed();
+    }
+
+    public Path checkpointDir() {
+        return training.checkpointDir();
+    }
+
+    public long checkpointEvery() {
+        return training.checkpointEvery();
+    }
+
+    public double emaDecay() {
+        return training.emaDecay();
+    }
+
     /** The run's configuration as JSON, stored in checkpoints and LoRA provenance. */
-    @Override
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("targets", targets.toString());
@@ -66,44 +83,18 @@ public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, AdamWSett
         m.put("alpha", lora.alpha());
         m.put("init", lora.init().name());
         m.put("lora_seed", lora.seed());
-        m.put("learning_rate", optimizer.learningRate());
-        m.put("betas", new double[] {optimizer.beta1(), optimizer.beta2()});
-        m.put("adam_epsilon", optimizer.epsilon());
-        m.put("weight_decay", optimizer.weightDecay());
-        m.put("schedule", schedule.toString());
-        m.put("max_grad_norm", clipping.maxNorm());
-        m.put("accumulation", accumulation);
-        m.put("steps", steps);
-        m.put("timesteps", timesteps.toString());
-        m.put("loss", loss.name());
-        m.put("seed", seed);
-        m.put("ema_decay", emaDecay);
-        try {
-            return new ObjectMapper().writeValueAsString(m);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("settings must serialize to JSON", e);
-        }
+        m.putAll(training.toMap());
+        return TrainingSettings.json(m);
     }
 
-    /** Builds {@link LoraTrainingSettings}; not thread-safe. */
+    /** Builds {@link LoraTrainingSettings}: the LoRA choices here, the rest through {@link TrainingSettings.Builder}. */
     public static final class Builder {
         private LoraTargets targets = LoraTargets.diffusersDefault();
         private LoraSpec lora = LoraSpec.diffusersDefault(0);
-        private AdamWSettings optimizer = AdamWSettings.defaults();
-        private LearningRateSchedule schedule;
-        private GradientClipping clipping = GradientClipping.defaults();
-        private int accumulation = 1;
-        private final long steps;
-        private TimestepSampler timesteps = TimestepSampler.sd3Default();
-        private RectifiedFlowStep.Loss loss = RectifiedFlowStep.Loss.VELOCITY_MSE;
-        private long seed;
-        private final Path checkpointDir;
-        private long checkpointEvery = 500;
-        private double emaDecay;
+        private final TrainingSettings.Builder training;
 
         private Builder(long steps, Path checkpointDir) {
-            this.steps = steps;
-            this.checkpointDir = checkpointDir;
+            this.training = TrainingSettings.builder(steps, checkpointDir);
         }
 
         public Builder targets(LoraTargets targets) {
@@ -117,56 +108,53 @@ public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, AdamWSett
         }
 
         public Builder optimizer(AdamWSettings optimizer) {
-            this.optimizer = optimizer;
+            training.optimizer(optimizer);
             return this;
         }
 
         /** The schedule (default: warm-up over min(500, steps / 10) steps to the optimizer's rate, then constant). */
         public Builder schedule(LearningRateSchedule schedule) {
-            this.schedule = schedule;
+            training.schedule(schedule);
             return this;
         }
 
         public Builder clipping(GradientClipping clipping) {
-            this.clipping = clipping;
+            training.clipping(clipping);
             return this;
         }
 
         public Builder accumulation(int microBatches) {
-            this.accumulation = microBatches;
+            training.accumulation(microBatches);
             return this;
         }
 
         public Builder timesteps(TimestepSampler timesteps) {
-            this.timesteps = timesteps;
+            training.timesteps(timesteps);
             return this;
         }
 
         public Builder loss(RectifiedFlowStep.Loss loss) {
-            this.loss = loss;
+            training.loss(loss);
             return this;
         }
 
         public Builder seed(long seed) {
-            this.seed = seed;
+            training.seed(seed);
             return this;
         }
 
         public Builder checkpointEvery(long steps) {
-            this.checkpointEvery = steps;
+            training.checkpointEvery(steps);
             return this;
         }
 
         public Builder emaDecay(double decay) {
-            this.emaDecay = decay;
+            training.emaDecay(decay);
             return this;
         }
 
         public LoraTrainingSettings build() {
-            LearningRateSchedule s = schedule != null ? schedule
-                    : LearningRateSchedule.warmupConstant(optimizer.learningRate(), Math.min(500, steps / 10));
-            return new LoraTrainingSettings(targets, lora, optimizer, s, clipping, accumulation, steps, timesteps,
-                    loss, seed, checkpointDir, checkpointEvery, emaDecay);
+            return new LoraTrainingSettings(targets, lora, training.build());
         }
     }
 }

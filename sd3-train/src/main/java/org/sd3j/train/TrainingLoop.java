@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 final class TrainingLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
 
-    private final TrainingRun settings;
+    private final TrainingSettings settings;
     private final GraphSession session;
     private final Path checkpointFile;
     private final Map<String, Tensor> parameters;
@@ -54,7 +54,7 @@ final class TrainingLoop implements AutoCloseable {
      * @param trainableInputs the step graph's inputs fed from them, in its output order
      * @param parameterOf     step-graph input name -> parameter name
      */
-    TrainingLoop(TrainingRun settings, GraphSession session, Path checkpointFile, Map<String, Tensor> parameters,
+    TrainingLoop(TrainingSettings settings, GraphSession session, Path checkpointFile, Map<String, Tensor> parameters,
                  List<String> trainableInputs, Map<String, String> parameterOf) {
         this.settings = settings;
         this.session = session;

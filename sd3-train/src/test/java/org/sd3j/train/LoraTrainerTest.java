@@ -199,7 +199,7 @@ class LoraTrainerTest {
 
     @Test
     void fullParameterTrainingLearnsAndWritesALoadableCheckpoint() throws Exception {
-        FullTrainingSettings settings = FullTrainingSettings.builder(300, dir.resolve("full"))
+        TrainingSettings settings = TrainingSettings.builder(300, dir.resolve("full"))
                 .optimizer(AdamWSettings.defaults().withLearningRate(1e-3))
                 .schedule(LearningRateSchedule.warmupConstant(1e-3, 10)).checkpointEvery(1000).seed(5).build();
         List<Double> losses;

@@ -15,8 +15,8 @@ import org.sd3j.train.step.RectifiedFlowStep;
 import org.sd3j.train.step.TimestepSampler;
 
 /**
- * Everything a {@link FullParameterTrainer} run needs (training every weight of an MMDiT, e.g. a small model from
- * scratch), immutable. Defaults follow SPEC §7: AdamW (1e-4, 0.9, 0.999, 1e-8, weight decay 1e-4) with warm-up,
+ * What every rectified-flow training run is configured with, whatever it trains: a {@link FullParameterTrainer}
+ * run takes it as it is, a {@link LoraTrainer} run inside {@link LoraTrainingSettings}. Immutable. Defaults follow SPEC §7: AdamW (1e-4, 0.9, 0.999, 1e-8, weight decay 1e-4) with warm-up,
  * clipping at 1.0, logit-normal(0, 1) timesteps shifted by 3, the velocity MSE loss, no EMA.
  *
  * @param steps           optimizer steps in the run
@@ -25,11 +25,11 @@ import org.sd3j.train.step.TimestepSampler;
  * @param accumulation    micro-batches per optimizer step
  * @param emaDecay        EMA decay of the weights; 0 keeps no EMA
  */
-public record FullTrainingSettings(AdamWSettings optimizer,
-                                   LearningRateSchedule schedule, GradientClipping clipping, int accumulation,
-                                   long steps, TimestepSampler timesteps, RectifiedFlowStep.Loss loss, long seed,
-                                   Path checkpointDir, long checkpointEvery, double emaDecay) implements TrainingRun {
-    public FullTrainingSettings {
+public record TrainingSettings(AdamWSettings optimizer,
+                               LearningRateSchedule schedule, GradientClipping clipping, int accumulation,
+                               long steps, TimestepSampler timesteps, RectifiedFlowStep.Loss loss, long seed,
+                               Path checkpointDir, long checkpointEvery, double emaDecay) {
+    public TrainingSettings {
         Checks.notNull(optimizer, "optimizer");
         Checks.notNull(schedule, "schedule");
         Checks.notNull(clipping, "clipping");
@@ -53,11 +53,14 @@ public record FullTrainingSettings(AdamWSettings optimizer,
         return new Builder(steps, checkpointDir);
     }
 
-    /** The run's configuration as JSON, stored in checkpoints and LoRA provenance. */
-    @Override
+    /** The run's configuration as JSON, stored in checkpoints and provenance. */
     public String toJson() {
+        return json(toMap());
+    }
+
+    /** The configuration, in {@link #toJson()}'s order. */
+    Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("trained", "every MMDiT weight");
         m.put("learning_rate", optimizer.learningRate());
         m.put("betas", new double[] {optimizer.beta1(), optimizer.beta2()});
         m.put("adam_epsilon", optimizer.epsilon());
@@ -70,6 +73,10 @@ public record FullTrainingSettings(AdamWSettings optimizer,
         m.put("loss", loss.name());
         m.put("seed", seed);
         m.put("ema_decay", emaDecay);
+        return m;
+    }
+
+    static String json(Map<String, Object> m) {
         try {
             return new ObjectMapper().writeValueAsString(m);
         } catch (JsonProcessingException e) {
@@ -77,7 +84,7 @@ public record FullTrainingSettings(AdamWSettings optimizer,
         }
     }
 
-    /** Builds {@link FullTrainingSettings}; not thread-safe. */
+    /** Builds {@link TrainingSettings}; not thread-safe. */
     public static final class Builder {
         private AdamWSettings optimizer = AdamWSettings.defaults();
         private LearningRateSchedule schedule;
@@ -142,10 +149,10 @@ public record FullTrainingSettings(AdamWSettings optimizer,
             return this;
         }
 
-        public FullTrainingSettings build() {
+        public TrainingSettings build() {
             LearningRateSchedule s = schedule != null ? schedule
                     : LearningRateSchedule.warmupConstant(optimizer.learningRate(), Math.min(500, steps / 10));
-            return new FullTrainingSettings(optimizer, s, clipping, accumulation, steps, timesteps,
+            return new TrainingSettings(optimizer, s, clipping, accumulation, steps, timesteps,
                     loss, seed, checkpointDir, checkpointEvery, emaDecay);
         }
     }
