@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.LongAdder;
 
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
@@ -59,8 +58,6 @@ public final class GraphSession implements AutoCloseable {
     private final Map<String, OnnxTensor> weightInputs;
     private final Map<String, OnnxJavaType> inputTypes;
     private final Map<String, long[]> inputShapes;
-    private final LongAdder runNanos = new LongAdder();
-    private final LongAdder runCount = new LongAdder();
     private final org.sd3j.onnx.runtime.OnnxRunListener runListener;
     private volatile boolean closed;
 
@@ -124,7 +121,7 @@ public final class GraphSession implements AutoCloseable {
         List<OnnxTensor> tensors = new ArrayList<>();
         Map<String, OnnxTensor> asInputs = new LinkedHashMap<>();
         long start = System.nanoTime();
-        try (OrtSession.SessionOptions options = options(config, graph.weightBytes())) {
+        try (OrtSession.SessionOptions options = SessionOptionsFactory.create(config, graph.weightBytes())) {
             for (String w : graph.weightOrder()) {
                 WeightData d = graph.weights().get(w);
                 OnnxTensor t = OnnxTensor.createTensor(env, d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN),
@@ -147,10 +144,6 @@ public final class GraphSession implements AutoCloseable {
             throw Closeables.closeAfterFailure(new BackendException(graph.name(), "createSession", e.getMessage(), e),
                     tensors.toArray(AutoCloseable[]::new));
         }
-    }
-
-    static OrtSession.SessionOptions options(OnnxOptions config, long weightBytes) throws OrtException {
-        return SessionOptionsFactory.create(config, weightBytes);
     }
 
     private static OnnxJavaType javaType(ElementType type) {
@@ -191,7 +184,7 @@ public final class GraphSession implements AutoCloseable {
         } catch (java.io.IOException ignored) {
             // ONNX Runtime reports an unreadable model below.
         }
-        try (OrtSession.SessionOptions options = options(config, bytes)) {
+        try (OrtSession.SessionOptions options = SessionOptionsFactory.create(config, bytes)) {
             OrtSession session = env.createSession(modelFile.toString(), options);
             LOG.debug("Session for {} created in {} ms", modelFile, (System.nanoTime() - start) / 1_000_000);
             return new GraphSession(modelFile.toString(), env, session, List.of(), Map.of(), config.runListener());
@@ -318,20 +311,7 @@ public final class GraphSession implements AutoCloseable {
     }
 
     private void record(long start) {
-        long nanos = System.nanoTime() - start;
-        runNanos.add(nanos);
-        runCount.increment();
-        runListener.onRun(name, nanos);
-    }
-
-    /** Wall time spent inside ONNX Runtime's run calls of this session so far, all threads together. */
-    public long runNanos() {
-        return runNanos.sum();
-    }
-
-    /** Number of completed run calls of this session. */
-    public long runCount() {
-        return runCount.sum();
+        runListener.onRun(name, System.nanoTime() - start);
     }
 
     /** The declared element type of each input (weights fed as inputs excluded), e.g. {@code FLOAT16}. */
