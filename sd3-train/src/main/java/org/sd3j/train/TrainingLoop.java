@@ -25,6 +25,7 @@ import org.sd3j.train.data.TrainingBatch;
 import org.sd3j.train.optim.AdamW;
 import org.sd3j.train.optim.Ema;
 import org.sd3j.train.optim.GradientAccumulator;
+import org.sd3j.train.optim.GradientClipping;
 import org.sd3j.train.step.RectifiedFlowStep;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +112,7 @@ final class TrainingLoop implements AutoCloseable {
             if (accumulator != null) {
                 grads = accumulator.average();
             }
-            double norm = settings.clipping().clip(grads);
+            double norm = GradientClipping.globalNorm(grads);
             if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
                 throw new TrainingDivergedException("Training diverged at step " + (step + 1) + ": loss " + loss
                         + ", gradient norm " + norm + "; the last good state is "
@@ -119,7 +120,7 @@ final class TrainingLoop implements AutoCloseable {
                         + "was written yet)") + ". Lower the learning rate or raise the warm-up");
             }
             double lr = settings.schedule().at(step);
-            optimizer.step(grads, lr);
+            optimizer.step(grads, lr, settings.clipping().coefficient(norm)); // clipping folded into the update
             if (accumulator != null) {
                 accumulator.reset();
             }

@@ -110,8 +110,8 @@ public class FullStepBenchmark {
     @Benchmark
     public float step() {
         binding.run(outputs, inputs);
-        clipping.clip(gradients);
-        adamW.step(gradients);
+        double norm = GradientClipping.globalNorm(gradients);
+        adamW.step(gradients, AdamWSettings.defaults().learningRate(), clipping.coefficient(norm));
         return outputs[0].get(0);
     }
 

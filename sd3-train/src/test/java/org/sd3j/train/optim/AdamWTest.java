@@ -73,6 +73,63 @@ class AdamWTest {
         }
 
         @Test
+        void largeTensorsGetTheScalarFormulaElementByElement() {
+            // Several blocks per tensor, shared out over the cores: every element must still get exactly the
+            // class comment's formula (vectorised FMA, square root and division round as scalar ones do).
+            Map<String, Tensor> p = randomTensors(11, "a:300x100", "b:7", "c:8193");
+            Map<String, Tensor> expected = copy(p);
+            AdamWSettings settings = AdamWSettings.defaults().withWeightDecay(0.01);
+            AdamW adamW = AdamW.create(p, settings);
+            Map<String, float[]> m = new LinkedHashMap<>();
+            Map<String, float[]> v = new LinkedHashMap<>();
+            expected.forEach((k, t) -> {
+                m.put(k, new float[t.size()]);
+                v.put(k, new float[t.size()]);
+            });
+            for (int step = 1; step <= 3; step++) {
+                Map<String, Tensor> g = randomTensors(20 + step, "a:300x100", "b:7", "c:8193");
+                double lr = 1e-3 * step;
+                float scale = step == 2 ? 0.37f : 1.0f;
+                adamW.step(g, lr, scale);
+                float decay = (float) (1 - lr * 0.01);
+                float negStep = (float) -(lr / (1 - Math.pow(0.9, step)));
+                float bc2 = (float) Math.sqrt(1 - Math.pow(0.999, step));
+                for (String k : expected.keySet()) {
+                    Tensor e = expected.get(k);
+                    for (int i = 0; i < e.size(); i++) {
+                        float gi = g.get(k).get(i) * scale;
+                        float mi = Math.fma(gi, (float) (1 - 0.9), m.get(k)[i] * 0.9f);
+                        float vi = Math.fma((float) (1 - 0.999) * gi, gi, v.get(k)[i] * 0.999f);
+                        m.get(k)[i] = mi;
+                        v.get(k)[i] = vi;
+                        e.set(i, e.get(i) * decay + negStep * mi / ((float) Math.sqrt(vi) / bc2 + (float) settings.epsilon()));
+                    }
+                    assertThat(p.get(k).toArray()).as(k + " after step " + step).containsExactly(e.toArray());
+                }
+            }
+        }
+
+        @Test
+        void gradientScaleIsClippingWithoutAPass() {
+            Map<String, Tensor> p1 = randomTensors(5, "a:200x50", "b:9");
+            Map<String, Tensor> p2 = copy(p1);
+            Map<String, Tensor> g = randomTensors(6, "a:200x50", "b:9");
+            Map<String, Tensor> gCopy = copy(g);
+            GradientClipping clipping = GradientClipping.toMaxNorm(0.5);
+            AdamW a1 = AdamW.create(p1, AdamWSettings.defaults());
+            AdamW a2 = AdamW.create(p2, AdamWSettings.defaults());
+            a2.step(g, 1e-3, clipping.coefficient(GradientClipping.globalNorm(g)));
+            clipping.clip(gCopy);
+            a1.step(gCopy, 1e-3);
+            assertThat(p2.get("a").toArray()).containsExactly(p1.get("a").toArray());
+            assertThat(p2.get("b").toArray()).containsExactly(p1.get("b").toArray());
+            assertThat(g.get("a").toArray()).as("gradients only read").containsExactly(
+                    randomTensors(6, "a:200x50").get("a").toArray());
+            assertThatThrownBy(() -> a2.step(g, 1e-3, 0f))
+                    .hasMessage("gradientScale must be finite and > 0, found 0.0");
+        }
+
+        @Test
         void stepAllocatesNothingOnTheHeap() {
             Map<String, Tensor> p = randomTensors(3, "a:64x64", "b:64");
             Map<String, Tensor> g = randomTensors(4, "a:64x64", "b:64");

@@ -47,6 +47,26 @@ class GradientClippingTest {
     }
 
     @Test
+    void normOfManyBlocksIsTheSumOfEveryElementsSquare() {
+        Map<String, Tensor> g = AdamWTest.randomTensors(3, "a:500x100", "b:8191", "c:3");
+        double sum = 0;
+        for (Tensor t : g.values()) {
+            for (int i = 0; i < t.size(); i++) {
+                sum += (double) t.get(i) * t.get(i);
+            }
+        }
+        assertThat(GradientClipping.globalNorm(g)).isCloseTo(Math.sqrt(sum), within(1e-12 * Math.sqrt(sum)));
+    }
+
+    @Test
+    void coefficientIsOneUnlessTheNormExceedsTheMaximum() {
+        GradientClipping c = GradientClipping.toMaxNorm(2);
+        assertThat(c.coefficient(1.5)).isEqualTo(1.0f);
+        assertThat(c.coefficient(4.0)).isEqualTo((1.0f / (4.0f + 1e-6f)) * 2.0f);
+        assertThat(c.coefficient(Double.NaN)).isEqualTo(1.0f);
+    }
+
+    @Test
     void nonFiniteGradientsAreReportedAndLeftAlone() {
         Map<String, Tensor> g = Map.of("a", Tensor.of(new float[] {Float.NaN, 100}, 2));
         assertThat(GradientClipping.defaults().clip(g)).isNaN();
