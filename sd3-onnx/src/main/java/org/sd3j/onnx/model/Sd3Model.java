@@ -38,6 +38,7 @@ import org.sd3j.onnx.t5.T5Config;
 import org.sd3j.onnx.t5.T5Graph;
 import org.sd3j.onnx.t5.T5Weights;
 import org.sd3j.onnx.tokenizer.ClipTokenizer;
+import org.sd3j.onnx.tokenizer.PromptTokenizer;
 import org.sd3j.onnx.tokenizer.T5Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -285,8 +286,13 @@ public final class Sd3Model implements AutoCloseable {
 
             Map<EncoderRole, TextEncoder> encoders = new LinkedHashMap<>();
             Map<EncoderRole, int[]> dims = new LinkedHashMap<>();
+            Map<EncoderRole, Integer> lengths = new LinkedHashMap<>();
             for (EncoderRole role : List.of(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5)) {
-                Optional<EncoderSource> src = encoderSource(role, tokenizer(role));
+                Function<String, long[]> tokenizer = tokenizer(role);
+                if (tokenizer instanceof PromptTokenizer t) {
+                    lengths.put(role, t.maxLength());
+                }
+                Optional<EncoderSource> src = encoderSource(role, tokenizer);
                 if (src.isEmpty()) {
                     continue;
                 }
@@ -302,7 +308,7 @@ public final class Sd3Model implements AutoCloseable {
                 }
             }
             Vae vae = loadVae();
-            ConditioningLayout layout = layout(dims, contextDim, pooledDim);
+            ConditioningLayout layout = layout(dims, lengths, contextDim, pooledDim);
             return new Sd3Model(path, format, denoiser, encoders, vae, layout, scheduler, config,
                     options.lowMemory(), new ArrayList<>(owned));
         }
@@ -454,7 +460,13 @@ public final class Sd3Model implements AutoCloseable {
             }
         }
 
-        ConditioningLayout layout(Map<EncoderRole, int[]> dims, int contextDim, int pooledDim) {
+        /**
+         * The conditioning layout: widths from the encoders (else what the transformer leaves), sequence lengths
+         * from the tokenizers (else SD3's 77 and diffusers' 256), so that an absent or dropped encoder's zeros have
+         * the length the model was trained with.
+         */
+        ConditioningLayout layout(Map<EncoderRole, int[]> dims, Map<EncoderRole, Integer> lengths, int contextDim,
+                                  int pooledDim) {
             int[] l = dims.get(EncoderRole.CLIP_L);
             int[] g = dims.get(EncoderRole.CLIP_G);
             int[] t = dims.get(EncoderRole.T5);
@@ -489,10 +501,17 @@ public final class Sd3Model implements AutoCloseable {
                 throw new ModelLoadException(path, "the text encoders' widths (CLIP-L " + lFeatures + " + CLIP-G "
                         + gFeatures + ", T5 " + tFeatures + ") exceed the transformer's context width " + contextDim);
             }
+            int clipTokens = lengths.getOrDefault(EncoderRole.CLIP_L,
+                    lengths.getOrDefault(EncoderRole.CLIP_G, CLIP_TOKENS));
+            if (lengths.getOrDefault(EncoderRole.CLIP_G, clipTokens) != clipTokens) {
+                throw new ModelLoadException(path, "the CLIP tokenizers must make sequences of one length (their"
+                        + " outputs are concatenated feature-wise), found CLIP-L " + clipTokens + " and CLIP-G "
+                        + lengths.get(EncoderRole.CLIP_G));
+            }
             return ConditioningLayout.builder()
-                    .slot(EncoderRole.CLIP_L, CLIP_TOKENS, lFeatures, lPooled)
-                    .slot(EncoderRole.CLIP_G, CLIP_TOKENS, gFeatures, gPooled)
-                    .slot(EncoderRole.T5, T5_TOKENS, tFeatures, 0)
+                    .slot(EncoderRole.CLIP_L, clipTokens, lFeatures, lPooled)
+                    .slot(EncoderRole.CLIP_G, clipTokens, gFeatures, gPooled)
+                    .slot(EncoderRole.T5, lengths.getOrDefault(EncoderRole.T5, T5_TOKENS), tFeatures, 0)
                     .contextDim(contextDim)
                     .build();
         }

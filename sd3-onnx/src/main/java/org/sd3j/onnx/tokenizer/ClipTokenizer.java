@@ -27,8 +27,10 @@ import org.slf4j.LoggerFactory;
  * whitespace-collapse + lowercase normalizer, CLIP's split regex + byte-level pre-tokenizer, BOS/EOS
  * template) and loads it in memory through DJL, offline.
  *
- * <p>Every sequence is {@value #MAX_LENGTH} ids: {@code <|startoftext|>}, at most 75 prompt tokens,
- * {@code <|endoftext|>}, then padding. The pad id comes from the folder's {@code pad_token} (SD3: CLIP-L
+ * <p>Every sequence is {@link #maxLength()} ids ({@value #MAX_LENGTH}, or the folder's
+ * {@code tokenizer_config.json} {@code model_max_length} where that is shorter, for small models trained on shorter
+ * sequences): {@code <|startoftext|>}, at most {@code maxLength - 2} (75) prompt tokens, {@code <|endoftext|>}, then
+ * padding. The pad id comes from the folder's {@code pad_token} (SD3: CLIP-L
  * pads with the end token 49407, CLIP-G with {@code "!"} = 0) unless set on the {@link Builder}.
  *
  * <p>Long prompts: {@link LongPrompts#TRUNCATE} (default) drops the tokens past 75 and logs a WARN with the
@@ -41,7 +43,7 @@ import org.slf4j.LoggerFactory;
 public final class ClipTokenizer implements PromptTokenizer {
     /** CLIP's context length, special tokens included. */
     public static final int MAX_LENGTH = 77;
-    /** Prompt tokens per sequence (77 minus BOS and EOS). */
+    /** Prompt tokens per sequence of the standard length (77 minus BOS and EOS). */
     public static final int BODY_LENGTH = MAX_LENGTH - 2;
     /** CLIP's pre-tokenizer split pattern (HF {@code CLIPConverter}). */
     static final String SPLIT_REGEX = "'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+";
@@ -68,10 +70,14 @@ public final class ClipTokenizer implements PromptTokenizer {
     private final long eosId;
     private final long padId;
     private final LongPrompts longPrompts;
+    private final int maxLength;
+    private final int bodyLength;
 
     private ClipTokenizer(Path folder, NativeTokenizer tokenizer, long bosId, long eosId, long padId,
-                          LongPrompts longPrompts) {
+                          LongPrompts longPrompts, int maxLength) {
         this.folder = folder;
+        this.maxLength = maxLength;
+        this.bodyLength = maxLength - 2;
         this.tokenizer = tokenizer;
         this.bosId = bosId;
         this.eosId = eosId;
@@ -177,7 +183,13 @@ public final class ClipTokenizer implements PromptTokenizer {
         NativeTokenizer tokenizer = new NativeTokenizer(folder, DjlTokenizers.load(json, folder));
         LOG.debug("Loaded CLIP tokenizer from {}: {} entries, {} merges, bos {}, eos {}, pad {}",
                 folder, vocab.size(), merges.size(), bosId, eosId, padId);
-        return new ClipTokenizer(folder, tokenizer, bosId, eosId, padId, b.longPrompts);
+        long configured = DjlTokenizers.modelMaxLength(folder).orElse(MAX_LENGTH);
+        if (configured < 3) {
+            throw new ModelLoadException(folder.resolve(CONFIG), "expected model_max_length of at least 3 (start, one"
+                    + " token, end), found " + configured);
+        }
+        return new ClipTokenizer(folder, tokenizer, bosId, eosId, padId, b.longPrompts,
+                (int) Math.min(MAX_LENGTH, configured));
     }
 
     @Override
@@ -185,24 +197,24 @@ public final class ClipTokenizer implements PromptTokenizer {
         long[] body = promptTokens(prompt);
         if (longPrompts == LongPrompts.CHUNK) {
             long[][] chunks = chunksOf(body);
-            long[] all = new long[chunks.length * MAX_LENGTH];
+            long[] all = new long[chunks.length * maxLength];
             for (int i = 0; i < chunks.length; i++) {
-                System.arraycopy(chunks[i], 0, all, i * MAX_LENGTH, MAX_LENGTH);
+                System.arraycopy(chunks[i], 0, all, i * maxLength, maxLength);
             }
             return new Tokens(all, 0);
         }
-        int kept = Math.min(body.length, BODY_LENGTH);
+        int kept = Math.min(body.length, bodyLength);
         int dropped = body.length - kept;
         if (dropped > 0) {
             LOG.warn("CLIP prompt too long: {} of {} tokens dropped (limit {} per sequence plus start/end tokens);"
-                    + " shorten the prompt or use LongPrompts.CHUNK", dropped, body.length, BODY_LENGTH);
+                    + " shorten the prompt or use LongPrompts.CHUNK", dropped, body.length, bodyLength);
             LOG.debug("Truncated prompt: {}", prompt);
         }
-        return new Tokens(DjlTokenizers.assemble(bosId, body, 0, kept, eosId, padId, MAX_LENGTH), dropped);
+        return new Tokens(DjlTokenizers.assemble(bosId, body, 0, kept, eosId, padId, maxLength), dropped);
     }
 
     /**
-     * The prompt in 77-id chunks of at most 75 prompt tokens each, every chunk {@code BOS body EOS pad...};
+     * The prompt in {@link #maxLength()}-id chunks of at most {@code maxLength - 2} prompt tokens each, every chunk {@code BOS body EOS pad...};
      * an empty prompt gives one chunk. Nothing is dropped.
      */
     public long[][] chunks(String prompt) {
@@ -210,12 +222,12 @@ public final class ClipTokenizer implements PromptTokenizer {
     }
 
     private long[][] chunksOf(long[] body) {
-        int n = Math.max(1, (body.length + BODY_LENGTH - 1) / BODY_LENGTH);
+        int n = Math.max(1, (body.length + bodyLength - 1) / bodyLength);
         long[][] out = new long[n][];
         for (int i = 0; i < n; i++) {
-            int from = i * BODY_LENGTH;
-            int count = Math.min(BODY_LENGTH, body.length - from);
-            out[i] = DjlTokenizers.assemble(bosId, body, from, count, eosId, padId, MAX_LENGTH);
+            int from = i * bodyLength;
+            int count = Math.min(bodyLength, body.length - from);
+            out[i] = DjlTokenizers.assemble(bosId, body, from, count, eosId, padId, maxLength);
         }
         return out;
     }
@@ -232,7 +244,7 @@ public final class ClipTokenizer implements PromptTokenizer {
 
     @Override
     public int maxLength() {
-        return MAX_LENGTH;
+        return maxLength;
     }
 
     @Override

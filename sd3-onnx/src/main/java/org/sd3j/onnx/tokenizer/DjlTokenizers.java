@@ -1,6 +1,8 @@
 package org.sd3j.onnx.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 import org.sd3j.ModelLoadException;
 
@@ -42,6 +45,30 @@ final class DjlTokenizers {
     }
 
     /** Fails naming the folder and the first missing file, listing what the folder holds. */
+    /**
+     * The {@code model_max_length} of {@code folder}'s {@code tokenizer_config.json}, if the file exists and has a
+     * positive integer there (HF writes a huge sentinel for "no limit": callers cap it).
+     *
+     * @throws ModelLoadException for a config file that is not JSON
+     */
+    static OptionalLong modelMaxLength(Path folder) {
+        Path config = folder.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(config)) {
+            return OptionalLong.empty();
+        }
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(config.toFile());
+        } catch (IOException e) {
+            throw new ModelLoadException(config, "expected JSON, found: " + e.getMessage(), e);
+        }
+        JsonNode n = root == null ? null : root.get("model_max_length");
+        if (n == null || !n.isNumber() || n.asDouble() < 1) {
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(n.asDouble() >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) n.asDouble());
+    }
+
     static void requireFiles(Path folder, String kind, String... names) {
         if (!Files.isDirectory(folder)) {
             throw new ModelLoadException(folder, "expected a " + kind + " folder with " + String.join(", ", names)

@@ -43,9 +43,17 @@ public final class T5Tokenizer implements PromptTokenizer {
         this.padId = padId;
     }
 
-    /** Loads from a folder holding {@code tokenizer.json}, or that file itself, with max length 256. */
+    /**
+     * Loads from a folder holding {@code tokenizer.json}, or that file itself, with max length 256 (diffusers'
+     * default), or the folder's {@code tokenizer_config.json} {@code model_max_length} where that is shorter: a
+     * model trained on shorter sequences says so there (SD3's own T5 tokenizer says 512).
+     */
     public static T5Tokenizer load(Path folderOrFile) {
-        return load(folderOrFile, DEFAULT_MAX_LENGTH);
+        int length = DEFAULT_MAX_LENGTH;
+        if (Files.isDirectory(folderOrFile)) {
+            length = (int) Math.min(length, DjlTokenizers.modelMaxLength(folderOrFile).orElse(length));
+        }
+        return load(folderOrFile, length);
     }
 
     /** Loads with {@code maxLength} in [1, 512] (diffusers' {@code max_sequence_length}). */

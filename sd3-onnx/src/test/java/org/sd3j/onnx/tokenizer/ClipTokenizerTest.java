@@ -162,6 +162,28 @@ class ClipTokenizerTest {
         }
 
         @Test
+        void shorterModelMaxLengthShortensEverySequence() throws IOException {
+            Path dir = SyntheticClipVocab.write(tmp.resolve("short"), "!", true);
+            Files.writeString(dir.resolve("tokenizer_config.json"), "{\"model_max_length\": 5}");
+            try (ClipTokenizer shortClip = ClipTokenizer.load(dir)) {
+                assertThat(shortClip.maxLength()).isEqualTo(5);
+                assertThat(shortClip.ids("hello")).containsExactly(BOS, HELLO_W, EOS, 0, 0);
+                assertThat(shortClip.tokenize("hello world hello world").ids())
+                        .containsExactly(BOS, HELLO_W, WORLD_W, HELLO_W, EOS);
+                assertThat(shortClip.tokenize("hello world hello world").dropped()).isEqualTo(1);
+            }
+            Files.writeString(dir.resolve("tokenizer_config.json"), "{\"model_max_length\": 1000000000000000019884624838656}");
+            try (ClipTokenizer unlimited = ClipTokenizer.load(dir)) {
+                assertThat(unlimited.maxLength()).as("HF's no-limit sentinel").isEqualTo(77);
+            }
+            Files.writeString(dir.resolve("tokenizer_config.json"), "{\"model_max_length\": 2}");
+            assertThatThrownBy(() -> ClipTokenizer.load(dir))
+                    .isInstanceOf(ModelLoadException.class)
+                    .hasMessage(dir.resolve("tokenizer_config.json") + ": expected model_max_length of at least 3"
+                            + " (start, one token, end), found 2");
+        }
+
+        @Test
         void builderOverridesPadId() {
             Path dir = tmp.resolve("tokenizer");
             try (ClipTokenizer zero = ClipTokenizer.builder(dir).padId(0).build();

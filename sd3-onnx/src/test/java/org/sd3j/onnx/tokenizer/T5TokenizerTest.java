@@ -104,6 +104,21 @@ class T5TokenizerTest {
     }
 
     @Test
+    void folderConfigCanOnlyShortenTheDefaultLength() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("configured"));
+        Files.copy(folder.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"model_max_length\": 24}");
+        try (T5Tokenizer t = T5Tokenizer.load(dir)) {
+            assertThat(t.maxLength()).isEqualTo(24);
+            assertThat(t.apply("a photo")).hasSize(24);
+        }
+        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"model_max_length\": 512}");
+        try (T5Tokenizer t = T5Tokenizer.load(dir)) {
+            assertThat(t.maxLength()).as("SD3's T5 config says 512; diffusers uses 256").isEqualTo(256);
+        }
+    }
+
+    @Test
     void missingTokenizerJsonNamesFolderAndFile() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("tokenizer_3"));
         Files.writeString(dir.resolve("spiece.model"), "x");
