@@ -125,7 +125,7 @@ final class ClipVocabulary {
      *
      * @param padToken the pad token (SD3: CLIP-L pads with {@code <|endoftext|>}, CLIP-G with {@code "!"})
      */
-    void write(Path dir, String padToken) throws IOException {
+    void write(Path dir, String padToken, int maxLength) throws IOException {
         Files.createDirectories(dir);
         Json.write(dir.resolve("vocab.json"), vocab);
         StringBuilder m = new StringBuilder("#version: 0.2\n");
@@ -146,7 +146,7 @@ final class ClipVocabulary {
         config.put("do_lower_case", true);
         config.put("eos_token", EOS);
         config.put("errors", "replace");
-        config.put("model_max_length", 77);
+        config.put("model_max_length", maxLength);
         config.put("pad_token", padToken);
         config.put("tokenizer_class", "CLIPTokenizer");
         config.put("unk_token", EOS);

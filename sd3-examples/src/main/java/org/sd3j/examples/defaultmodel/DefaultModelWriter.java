@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,7 +61,7 @@ public final class DefaultModelWriter {
     /** Latent side of an {@link #IMAGE_SIZE} image ({@code sample_size} in {@code transformer/config.json}). */
     public static final int LATENT_SIZE = 8;
     /** MMDiT joint blocks; hidden = 64 x depth, heads = depth (SD3's rule). */
-    public static final int DEPTH = 2;
+    public static final int DEPTH = 3;
     public static final int HIDDEN = 64 * DEPTH;
     /** Position grid side: latents up to 32 x 32 (256 px images). */
     public static final int POS_GRID = 16;
@@ -70,7 +71,11 @@ public final class DefaultModelWriter {
     public static final int CLIP_WIDTH = 64;
     public static final int CLIP_LAYERS = 2;
     public static final int CLIP_HEADS = 4;
-    public static final int CLIP_POSITIONS = 77;
+    /**
+     * Sequence length of all three encoders (CLIP's position table, both tokenizers' {@code model_max_length}):
+     * the captions are short, and at 77 + 256 tokens the context stream would cost the MMDiT 20x the image stream.
+     */
+    public static final int TOKENS = 24;
     public static final int T5_WIDTH = 2 * CLIP_WIDTH;
     public static final int T5_LAYERS = 2;
     public static final int T5_HEADS = 4;
@@ -152,37 +157,114 @@ public final class DefaultModelWriter {
      * @throws Sd3Exception if writing fails
      */
     public static Path writeCheckpoint(Path dir) {
+        return writeCheckpoint(dir, Weights.PLACEHOLDER);
+    }
+
+    /**
+     * {@link #writeCheckpoint(Path)} with the MMDiT and VAE weights from {@code weights} (the text encoders are
+     * always the seeded random ones: frozen, never trained).
+     *
+     * @throws Sd3Exception if writing fails, or a weights file lacks a tensor of this architecture or holds one of
+     *                      another shape (the file and the tensor named)
+     */
+    public static Path writeCheckpoint(Path dir, Weights weights) {
         try {
-            return writeCheckpointFiles(dir);
+            return writeCheckpointFiles(dir, weights);
         } catch (IOException e) {
             throw new Sd3Exception("Cannot write the default model's checkpoint to " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    private static Path writeCheckpointFiles(Path dir) throws IOException {
+    /**
+     * Where the default model's MMDiT and VAE weights come from.
+     *
+     * @param transformer  a safetensors file with the MMDiT ({@value #MMDIT_PREFIX}* keys), or null
+     * @param vae          a safetensors file with the VAE ({@value #VAE_PREFIX}* keys), or null
+     * @param trainingInit for an MMDiT not read from a file: DiT's initialisation for training from scratch
+     *                     (Xavier linears, zero adaLN modulation and final projection) instead of the placeholder's
+     *                     fan-in random weights
+     */
+    public record Weights(Path transformer, Path vae, boolean trainingInit) {
+        /** Seeded random weights everywhere: runs every part of the pipeline but draws structured noise. */
+        public static final Weights PLACEHOLDER = new Weights(null, null, false);
+
+        /** The base of a training run: the MMDiT initialised for training, the VAE from {@code vae} if not null. */
+        public static Weights forTraining(Path vae) {
+            return new Weights(null, vae, true);
+        }
+
+        /** A trained model: MMDiT and VAE both from {@code file}. */
+        public static Weights trained(Path file) {
+            return new Weights(file, file, false);
+        }
+    }
+
+    /** Key prefix of the MMDiT in the single-file checkpoint. */
+    public static final String MMDIT_PREFIX = "model.diffusion_model.";
+    /** Key prefix of the VAE in the single-file checkpoint. */
+    public static final String VAE_PREFIX = "first_stage_model.";
+
+    private static Path writeCheckpointFiles(Path dir, Weights weights) throws IOException {
         Files.createDirectories(dir);
         List<String> words = Words.all();
         ClipVocabulary clip = ClipVocabulary.learn(words);
         T5Vocabulary t5 = T5Vocabulary.of(words);
-        clip.write(dir.resolve("tokenizer"), ClipVocabulary.EOS);
-        clip.write(dir.resolve("tokenizer_2"), "!");
+        clip.write(dir.resolve("tokenizer"), ClipVocabulary.EOS, TOKENS);
+        clip.write(dir.resolve("tokenizer_2"), "!", TOKENS);
         Files.createDirectories(dir.resolve("tokenizer_3"));
-        t5.write(dir.resolve("tokenizer_3"));
+        t5.write(dir.resolve("tokenizer_3"), TOKENS);
 
         SafetensorsWriter w = SafetensorsWriter.create();
         // One stream per component: resizing one component leaves the others' weights unchanged.
         SplittableRandom root = new SplittableRandom(SEED);
-        mmdit(new RandomTensors(w, "model.diffusion_model.", root.split()));
+        SplittableRandom mmditRandom = root.split();
+        if (weights.transformer() != null) {
+            RandomTensors expected = new RandomTensors(SafetensorsWriter.create(), MMDIT_PREFIX, mmditRandom);
+            mmdit(expected);
+            copy(w, weights.transformer(), expected.shapes());
+        } else if (weights.trainingInit()) {
+            mmditForTraining(new RandomTensors(w, MMDIT_PREFIX, mmditRandom));
+        } else {
+            mmdit(new RandomTensors(w, MMDIT_PREFIX, mmditRandom));
+        }
         clip(new RandomTensors(w, "text_encoders.clip_l.transformer.", root.split()), clip.size(), true);
         clip(new RandomTensors(w, "text_encoders.clip_g.transformer.", root.split()), clip.size(), false);
         t5(new RandomTensors(w, "text_encoders.t5xxl.transformer.", root.split()), t5.size());
-        vae(new RandomTensors(w, "first_stage_model.", root.split()));
+        SplittableRandom vaeRandom = root.split();
+        if (weights.vae() != null) {
+            RandomTensors expected = new RandomTensors(SafetensorsWriter.create(), VAE_PREFIX, vaeRandom);
+            vae(expected);
+            copy(w, weights.vae(), expected.shapes());
+        } else {
+            vae(new RandomTensors(w, VAE_PREFIX, vaeRandom));
+        }
         w.metadata("generator", DefaultModelWriter.class.getName());
         w.metadata("seed", Long.toString(SEED));
-        w.metadata("weights", WEIGHTS_NOTE);
+        w.metadata("weights", weights.transformer() != null ? "trained" : weights.trainingInit()
+                ? "initialised for training" : WEIGHTS_NOTE);
         Path file = dir.resolve(CHECKPOINT);
         w.write(file);
         return file;
+    }
+
+    /** Adds {@code expected}'s tensors, read from {@code file}, as float32; each must be there with that shape. */
+    private static void copy(SafetensorsWriter w, Path file, Map<String, long[]> expected) {
+        try (TensorSource source = Safetensors.open(file)) {
+            for (Map.Entry<String, long[]> e : expected.entrySet()) {
+                String name = e.getKey();
+                if (!source.contains(name)) {
+                    throw new Sd3Exception(file + ": expected the default model's tensor " + name + " "
+                            + Arrays.toString(e.getValue()) + ", found no such tensor: weights for another"
+                            + " architecture? (" + source.names().size() + " tensors)");
+                }
+                long[] shape = source.info(name).shape();
+                if (!Arrays.equals(shape, e.getValue())) {
+                    throw new Sd3Exception(file + ": expected " + name + " of shape "
+                            + Arrays.toString(e.getValue()) + ", found " + Arrays.toString(shape));
+                }
+                w.add(name, source.toFloatTensor(name));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- weights
@@ -220,6 +302,48 @@ public final class DefaultModelWriter {
     }
 
     /**
+     * The MMDiT for training from scratch, initialised as DiT does (the MMDiT paper follows DiT): Xavier-uniform
+     * linears with zero biases, the timestep MLP at std 0.02, every adaLN modulation and the final projection zero
+     * ("adaLN-Zero": each block starts as the identity and the model predicts zero velocity), fixed sin-cos
+     * positions. Same keys and shapes as {@link #mmdit}.
+     */
+    private static void mmditForTraining(RandomTensors r) {
+        int d = HIDDEN;
+        r.xavierConv("x_embedder.proj", d, LATENT_CHANNELS, PATCH);
+        r.values("pos_embed", sinCosPositions(d, POS_GRID, LATENT_SIZE / PATCH), 1, (long) POS_GRID * POS_GRID, d);
+        r.uniform("t_embedder.mlp.0.weight", 0.02, d, FREQUENCIES);
+        r.zeros("t_embedder.mlp.0.bias", d);
+        r.uniform("t_embedder.mlp.2.weight", 0.02, d, d);
+        r.zeros("t_embedder.mlp.2.bias", d);
+        r.xavier("y_embedder.mlp.0", d, POOLED_DIM);
+        r.xavier("y_embedder.mlp.2", d, d);
+        r.xavier("context_embedder", d, CONTEXT_DIM);
+        for (int i = 0; i < DEPTH; i++) {
+            boolean last = i == DEPTH - 1;
+            String x = "joint_blocks." + i + ".x_block.";
+            r.zeros(x + "adaLN_modulation.1.weight", 6 * d, d);
+            r.zeros(x + "adaLN_modulation.1.bias", 6 * d);
+            r.xavier(x + "attn.qkv", 3 * d, d);
+            r.xavier(x + "attn.proj", d, d);
+            r.xavier(x + "mlp.fc1", 4 * d, d);
+            r.xavier(x + "mlp.fc2", d, 4 * d);
+            String c = "joint_blocks." + i + ".context_block.";
+            r.zeros(c + "adaLN_modulation.1.weight", (last ? 2 : 6) * d, d);
+            r.zeros(c + "adaLN_modulation.1.bias", (last ? 2 : 6) * d);
+            r.xavier(c + "attn.qkv", 3 * d, d);
+            if (!last) {
+                r.xavier(c + "attn.proj", d, d);
+                r.xavier(c + "mlp.fc1", 4 * d, d);
+                r.xavier(c + "mlp.fc2", d, 4 * d);
+            }
+        }
+        r.zeros("final_layer.adaLN_modulation.1.weight", 2 * d, d);
+        r.zeros("final_layer.adaLN_modulation.1.bias", 2 * d);
+        r.zeros("final_layer.linear.weight", PATCH * PATCH * LATENT_CHANNELS, d);
+        r.zeros("final_layer.linear.bias", PATCH * PATCH * LATENT_CHANNELS);
+    }
+
+    /**
      * SD3's fixed 2-D sin-cos position table (diffusers' {@code get_2d_sincos_pos_embed} with
      * {@code base_size = sample_size / patch}): row-major over the {@code grid x grid} cells, each row
      * {@code [sin, cos] of the column coordinate, then [sin, cos] of the row coordinate}. Real rather than random,
@@ -250,7 +374,7 @@ public final class DefaultModelWriter {
     private static void clip(RandomTensors r, int vocab, boolean identityProjection) {
         int d = CLIP_WIDTH;
         r.uniform("text_model.embeddings.token_embedding.weight", 1.0, vocab, d);
-        r.uniform("text_model.embeddings.position_embedding.weight", 0.3, CLIP_POSITIONS, d);
+        r.uniform("text_model.embeddings.position_embedding.weight", 0.3, TOKENS, d);
         for (int i = 0; i < CLIP_LAYERS; i++) {
             String p = "text_model.encoder.layers." + i + ".";
             r.norm(p + "layer_norm1", d);

@@ -1,5 +1,8 @@
 package org.sd3j.examples.defaultmodel;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
@@ -13,12 +16,44 @@ final class RandomTensors {
     private final SafetensorsWriter writer;
     private final String prefix;
     private final SplittableRandom random;
+    private final Map<String, long[]> shapes = new LinkedHashMap<>();
     private long parameters;
 
     RandomTensors(SafetensorsWriter writer, String prefix, SplittableRandom random) {
         this.writer = writer;
         this.prefix = prefix;
         this.random = random;
+    }
+
+    /** Every tensor added so far: full key (prefix included) -> shape, in order. */
+    Map<String, long[]> shapes() {
+        return Collections.unmodifiableMap(shapes);
+    }
+
+    /**
+     * A Linear layer for training from scratch: Xavier-uniform weight (bound {@code sqrt(6 / (in + out))}) and zero
+     * bias, as DiT initialises its linear layers.
+     */
+    void xavier(String name, int out, int in) {
+        double bound = Math.sqrt(6.0 / (in + out));
+        uniform(name + ".weight", bound / Math.sqrt(3), out, in);
+        zeros(name + ".bias", out);
+    }
+
+    /** A convolution initialised like a Linear over its flattened {@code in x k x k} inputs (DiT's patch embed). */
+    void xavierConv(String name, int out, int in, int kernel) {
+        double bound = Math.sqrt(6.0 / ((double) in * kernel * kernel + out));
+        uniform(name + ".weight", bound / Math.sqrt(3), out, in, kernel, kernel);
+        zeros(name + ".bias", out);
+    }
+
+    /** Zeros: adaLN-Zero's modulation and the final projection start at zero, so every block starts as identity. */
+    void zeros(String name, long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        values(name, new float[Math.toIntExact(n)], shape);
     }
 
     /** Values added so far. */
@@ -76,6 +111,7 @@ final class RandomTensors {
     /** Given values (e.g. a fixed position embedding or an identity projection). */
     void values(String name, float[] values, long... shape) {
         writer.add(prefix + name, values, shape);
+        shapes.put(prefix + name, shape.clone());
         parameters += values.length;
     }
 }

@@ -53,7 +53,7 @@ final class T5Vocabulary {
     }
 
     /** Writes {@code tokenizer.json}, {@code special_tokens_map.json} and {@code tokenizer_config.json}. */
-    void write(Path dir) throws IOException {
+    void write(Path dir, int maxLength) throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("version", "1.0");
         root.put("truncation", null);
@@ -87,7 +87,7 @@ final class T5Vocabulary {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("eos_token", EOS);
         config.put("extra_ids", 0);
-        config.put("model_max_length", 512);
+        config.put("model_max_length", maxLength);
         config.put("pad_token", PAD);
         config.put("tokenizer_class", "T5Tokenizer");
         config.put("unk_token", UNK);

@@ -324,14 +324,34 @@ public final class CheckpointConverter {
         try (TensorSource s = Safetensors.open(source)) {
             VaeWeights w = VaeWeights.of(s, source);
             VaeConfig c = VaeConfig.infer(w);
+            double[] scaling = org.sd3j.onnx.vae.OnnxVae.diffusersScaling(source);
             long bytes = 0;
             if (c.hasEncoder()) {
                 bytes += save(VaeGraph.encoder(c, w), outputDir, VAE_ENCODER, written);
+                writeVaeConfig(outputDir.resolve(VAE_ENCODER), c.zChannels(), scaling);
             }
             if (c.hasDecoder()) {
                 bytes += save(VaeGraph.decoder(c, w), outputDir, VAE_DECODER, written);
+                writeVaeConfig(outputDir.resolve(VAE_DECODER), c.zChannels(), scaling);
             }
             return bytes;
+        }
+    }
+
+    /**
+     * The latent scaling and shift as optimum leaves them beside each VAE half (a diffusers {@code AutoencoderKL}
+     * config), so a VAE trained with other factors than SD3's keeps them.
+     */
+    private static void writeVaeConfig(Path folder, int latentChannels, double[] scaling) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("_class_name", "AutoencoderKL");
+        m.put("latent_channels", latentChannels);
+        m.put("scaling_factor", scaling[0]);
+        m.put("shift_factor", scaling[1]);
+        try {
+            writeJson(folder.resolve("config.json"), m);
+        } catch (IOException e) {
+            throw new Sd3Exception("Cannot write " + folder.resolve("config.json") + ": " + e.getMessage(), e);
         }
     }
 

@@ -443,8 +443,12 @@ public final class Sd3Model implements AutoCloseable {
                     OnnxOptions vaeOptions = config.optimizationLevel() == OnnxOptions.OptimizationLevel.ALL
                             ? config.toBuilder().optimizationLevel(OnnxOptions.OptimizationLevel.EXTENDED).build()
                             : config;
-                    return own(OnnxFolderVae.load(hasDec ? dec : null, hasEnc ? enc : null, vaeOptions,
-                            LatentFormat.SD3));
+                    // optimum copies the diffusers VAE config (scaling and shift factors) into both halves' folders.
+                    double[] scaling = org.sd3j.onnx.vae.OnnxVae.diffusersScaling(
+                            (hasDec ? dec : enc).getParent());
+                    LatentFormat format = new LatentFormat(LatentFormat.SD3.channels(), LatentFormat.SD3.downscale(),
+                            scaling[0], scaling[1]);
+                    return own(OnnxFolderVae.load(hasDec ? dec : null, hasEnc ? enc : null, vaeOptions, format));
                 }
                 case DIFFUSERS -> {
                     Path folder = path.resolve("vae");

@@ -80,8 +80,13 @@ public final class OnnxVae implements Vae, AutoCloseable {
     private static final Pattern SCALING = Pattern.compile("\"scaling_factor\"\\s*:\\s*([-+0-9.eE]+|null)");
     private static final Pattern SHIFT = Pattern.compile("\"shift_factor\"\\s*:\\s*([-+0-9.eE]+|null)");
 
-    /** {scaling, shift} from a diffusers vae {@code config.json} next to the weights, else SD3's. */
-    static double[] diffusersScaling(Path checkpoint) {
+    /**
+     * {scaling, shift} from a diffusers {@code AutoencoderKL} {@code config.json} in {@code checkpoint} (a folder)
+     * or next to it (a file), else SD3's (1.5305, 0.0609).
+     *
+     * @throws ModelLoadException for a config that cannot be read or has non-numeric factors
+     */
+    public static double[] diffusersScaling(Path checkpoint) {
         double[] out = {VaeConfig.SD3_SCALING_FACTOR, VaeConfig.SD3_SHIFT_FACTOR};
         Path dir = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
         Path config = dir == null ? null : dir.resolve("config.json");

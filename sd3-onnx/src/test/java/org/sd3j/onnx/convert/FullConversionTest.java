@@ -304,4 +304,23 @@ class FullConversionTest {
             }
         }
     }
+
+    @Test
+    void vaeLatentFactorsTravelFromTheCheckpointsConfigToTheFolder() throws Exception {
+        Path src = Files.createDirectories(dir.resolve("scaled"));
+        Path ckpt = CombinedCheckpoint.write(src, EnumSet.of(Part.VAE), n -> false);
+        Files.writeString(src.resolve("config.json"),
+                "{\"_class_name\": \"AutoencoderKL\", \"scaling_factor\": 0.75, \"shift_factor\": -0.125}");
+        Path out = dir.resolve("scaled-onnx");
+
+        CheckpointConverter.convert(ckpt, out, CombinedCheckpoint.CLIP_HEADS);
+
+        for (Path model : List.of(ckpt, out)) {
+            try (Sd3Model m = Sd3Model.load(model, OnnxOptions.cpu())) {
+                org.sd3j.model.LatentFormat f = m.vae().orElseThrow().latentFormat();
+                assertThat(f.scalingFactor()).as(model.toString()).isEqualTo(0.75);
+                assertThat(f.shiftFactor()).as(model.toString()).isEqualTo(-0.125);
+            }
+        }
+    }
 }
