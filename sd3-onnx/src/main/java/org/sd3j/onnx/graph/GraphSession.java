@@ -383,6 +383,8 @@ public final class GraphSession implements AutoCloseable {
         private final String[] varying;
         private final Tensor[] lastInputs;
         private final OrtTensors.Staging[] staging;
+        /** Whether the feed tensor of varying input i is this binding's (else it is the session's weight, or none yet). */
+        private final boolean[] createdInput;
         private final String[] outputs;
         private final OnnxJavaType[] outputTypes;
         private final Map<String, OnnxTensor> pinned = new LinkedHashMap<>();
@@ -394,6 +396,7 @@ public final class GraphSession implements AutoCloseable {
             this.varying = varying.toArray(String[]::new);
             this.lastInputs = new Tensor[this.varying.length];
             this.staging = new OrtTensors.Staging[this.varying.length];
+            this.createdInput = new boolean[this.varying.length];
             this.outputs = outputs.toArray(String[]::new);
             this.lastOutputs = new Tensor[this.outputs.length];
             this.outputStaging = new OrtTensors.Staging[this.outputs.length];
@@ -491,7 +494,8 @@ public final class GraphSession implements AutoCloseable {
                 lastInputs[i] = t;
                 return;
             }
-            OnnxTensor previous = feed.get(varying[i]);
+            // A weight's own tensor (what the feed starts with for a weight fed as an input) is the session's.
+            OnnxTensor previous = createdInput[i] ? feed.get(varying[i]) : null;
             if (OrtTensors.wrappable(t, type)) {
                 feed.put(varying[i], OnnxTensor.createTensor(env, t.asFloatBuffer(), OrtTensors.shape(t)));
                 staging[i] = null;
@@ -501,6 +505,7 @@ public final class GraphSession implements AutoCloseable {
                 feed.put(varying[i], staging[i].tensor);
             }
             lastInputs[i] = t;
+            createdInput[i] = true;
             if (previous != null) {
                 previous.close();
             }
@@ -540,10 +545,9 @@ public final class GraphSession implements AutoCloseable {
             }
             closed = true;
             List<AutoCloseable> all = new ArrayList<>();
-            for (String v : varying) {
-                OnnxTensor t = feed.get(v);
-                if (t != null) {
-                    all.add(t);
+            for (int i = 0; i < varying.length; i++) {
+                if (createdInput[i]) {
+                    all.add(feed.get(varying[i]));
                 }
             }
             all.addAll(pinned.values());

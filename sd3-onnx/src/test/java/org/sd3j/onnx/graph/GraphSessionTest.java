@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import ai.onnxruntime.OnnxTensor;
@@ -109,6 +110,28 @@ class GraphSessionTest {
                      GraphSession.WeightBinding.INPUTS)) {
             assertThat(b.inputNames()).containsExactly("x");
             assertThat(b.run(Map.of("x", x)).get("y").toArray()).containsExactly(a.run(Map.of("x", x)).get("y").toArray());
+        }
+    }
+
+    @Test
+    void aBindingThatOverridesAWeightLeavesTheSessionsOwnWeightIntact() {
+        Tensor x = Tensor.of(new float[] {1, 2, 3}, 1, 1, 3);
+        try (GraphSession s = GraphSession.create(linearGraph(), OnnxOptions.cpu(), GraphSession.WeightBinding.INPUTS)) {
+            float[] before = s.run(Map.of("x", x)).get("y").toArray();
+            Tensor y = Tensor.zeros(1, 1, 2);
+            for (int round = 0; round < 2; round++) {
+                // Closed unused, then after two runs with two different weight tensors: each time the binding
+                // must close only what it created, never the session's weight tensor.
+                try (GraphSession.Binding b = s.bind(Map.of(), List.of("x", "w"), List.of("y"))) {
+                    if (round == 1) {
+                        b.run(new Tensor[] {y}, x, Tensor.zeros(2, 3));
+                        assertThat(y.toArray()).containsExactly(0.25f, -0.5f);
+                        b.run(new Tensor[] {y}, x, Tensor.of(new float[] {1, 0, 0, 0, 1, 0}, 2, 3));
+                        assertThat(y.toArray()).containsExactly(1.25f, 1.5f);
+                    }
+                }
+                assertThat(s.run(Map.of("x", x)).get("y").toArray()).containsExactly(before);
+            }
         }
     }
 
