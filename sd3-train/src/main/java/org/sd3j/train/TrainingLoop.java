@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The rectified-flow training loop shared by {@link LoraTrainer} and {@link FullParameterTrainer}: batches from a
- * {@link CachedDataset}, seeded per-step noise and timesteps, the step graph (loss and gradients into buffers bound
+ * {@link CachedDataset} (assembled into buffers reused step after step), seeded per-step noise and timesteps, the step graph (loss and gradients into buffers bound
  * once per batch shape), accumulation, clipping, AdamW on the parameter tensors in place, an optional EMA, and
  * atomic resumable checkpoints. Borrows the session; {@link #close()} releases only its bindings. Not thread-safe.
  */
@@ -92,7 +92,8 @@ final class TrainingLoop implements AutoCloseable {
                     Math.toIntExact(c.rngState().get("data.index")));
             LOG.info("Resuming from {} at step {}", checkpointFile, step);
         }
-        BatchIterator batches = data.iterator(position);
+        // Each batch is consumed by its step before the next is read, so the iterator may overwrite its tensors.
+        BatchIterator batches = data.reusingIterator(position);
         listener.onStart(step, settings.steps());
         GradientAccumulator accumulator = settings.accumulation() > 1
                 ? GradientAccumulator.create(parameters) : null;

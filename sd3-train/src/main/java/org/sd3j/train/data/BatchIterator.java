@@ -5,17 +5,24 @@ import java.util.List;
 /**
  * Endless iteration over a {@link CachedDataset}'s batches, epoch after epoch. {@link #state()} is the position of
  * the batch {@link #next()} returns next: save it with a checkpoint and resume with
- * {@link CachedDataset#iterator(IterationState)}. Not thread-safe (one per training loop).
+ * {@link CachedDataset#iterator(IterationState)} (or {@link CachedDataset#reusingIterator(IterationState)}).
+ *
+ * <p>From {@link CachedDataset#iterator(IterationState)}, every batch's tensors are new and the caller's. From
+ * {@link CachedDataset#reusingIterator(IterationState)} ({@link #reusesBuffers()}), they belong to this iterator:
+ * the next {@link #next()} overwrites them, so use a batch before asking for the next one and copy what must
+ * outlive it. Not thread-safe (one per training loop).
  */
 public final class BatchIterator {
     private final CachedDataset dataset;
+    private final BatchBuffers buffers;
     private IterationState state;
     private int plannedEpoch = -1;
     private List<List<Integer>> plan;
 
-    BatchIterator(CachedDataset dataset, IterationState from) {
+    BatchIterator(CachedDataset dataset, IterationState from, BatchBuffers buffers) {
         this.dataset = dataset;
         this.state = from;
+        this.buffers = buffers;
     }
 
     /** The position of the next batch. */
@@ -23,13 +30,21 @@ public final class BatchIterator {
         return state;
     }
 
-    /** The batch at {@link #state()}; then advances (to the next epoch after the last batch of one). */
+    /** Whether the batches' tensors are this iterator's, overwritten by the next {@link #next()}. */
+    public boolean reusesBuffers() {
+        return buffers.reuses();
+    }
+
+    /**
+     * The batch at {@link #state()}; then advances (to the next epoch after the last batch of one). If it throws,
+     * the position stays, and a reusing iterator's earlier batch may be partly overwritten.
+     */
     public TrainingBatch next() {
         if (plannedEpoch != state.epoch()) {
             plan = dataset.epochPlan(state.epoch());
             plannedEpoch = state.epoch();
         }
-        TrainingBatch batch = dataset.assemble(state, plan.get(state.index()));
+        TrainingBatch batch = dataset.assemble(state, plan.get(state.index()), buffers);
         state = state.next(dataset.batchesPerEpoch());
         return batch;
     }

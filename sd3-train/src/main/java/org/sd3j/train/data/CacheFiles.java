@@ -26,7 +26,10 @@ final class CacheFiles {
     static final String LOGVAR = "latent.logvar";
     private static final float F16_MAX = 65504f;
 
-    /** One item's decoded contents: latents {@code [C, h, w]}, outputs by role with batch 1, caption. */
+    /**
+     * One item's contents as written: latents {@code [C, h, w]}, outputs by role with batch 1, caption. (Training
+     * reads items in place instead, through {@link CachedItemFile}.)
+     */
     record ItemData(Tensor mean, Tensor logvar, Map<EncoderRole, EncodedText> outputs, String caption) {
     }
 
@@ -80,14 +83,6 @@ final class CacheFiles {
             }
         }
         return true;
-    }
-
-    /** Reads an item file: latents and outputs (batch 1) of the layout's roles that the file holds. */
-    static ItemData readItem(Path file, ConditioningLayout layout) {
-        try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            String caption = f.metadata().getOrDefault("caption", "").strip();
-            return new ItemData(f.toFloatTensor(MEAN), f.toFloatTensor(LOGVAR), readOutputs(f, layout), caption);
-        }
     }
 
     /** Reads the empty caption's outputs (batch 1). */

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.sd3j.Sd3Exception;
 import org.sd3j.conditioning.ConditioningLayout;
+import org.sd3j.conditioning.PromptEncoder;
 import org.sd3j.internal.Checks;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
@@ -21,6 +22,8 @@ import org.sd3j.model.EncoderRole;
  * (epoch, batch index), and everything random in a batch (the shuffle of its epoch, its dropout draws, its latent
  * noise) is seeded from (seed, position) alone, so {@link #batch(IterationState)} is a pure function and
  * {@link #iterator(IterationState)} resumes exactly where a saved state left off.
+ * {@link #reusingIterator(IterationState)} gives the same batches in tensors it overwrites batch after batch, so
+ * that a training loop allocates no large buffer per step.
  *
  * <p><b>Dropout</b> (SPEC §3), drawn per sample at assembly: with probability {@link Options#captionDropout()}
  * the caption becomes the empty caption (the encoders' cached outputs for {@code ""}); then, independently per
@@ -186,13 +189,20 @@ public final class CachedDataset {
         }
         List<EncoderRole> roles = f.slots().stream().map(ConditioningLayout.Slot::role)
                 .filter(r -> f.encoders().contains(r.name())).toList();
-        Map<EncoderRole, EncodedText> empty = CacheFiles.readEmptyCaption(
-                cache.directory().resolve(CacheManifest.EMPTY_CAPTION_FILE), layout);
+        Path emptyFile = cache.directory().resolve(CacheManifest.EMPTY_CAPTION_FILE);
+        Map<EncoderRole, EncodedText> empty = new LinkedHashMap<>(CacheFiles.readEmptyCaption(emptyFile, layout));
+        empty.keySet().retainAll(roles);
         for (EncoderRole role : roles) {
             if (!empty.containsKey(role)) {
-                throw new Sd3Exception(cache.directory().resolve(CacheManifest.EMPTY_CAPTION_FILE) + " has no "
-                        + role + " output; rebuild the cache");
+                throw new Sd3Exception(emptyFile + " has no " + role + " output; rebuild the cache");
             }
+        }
+        try {
+            // Every batch is written where assembling these outputs would put them, so they must fit the layout.
+            PromptEncoder.assemble(layout, 1, empty);
+        } catch (IllegalArgumentException e) {
+            throw new Sd3Exception(emptyFile + " does not fit the cache's conditioning layout: " + e.getMessage()
+                    + "; rebuild the cache", e);
         }
         this.assembler = new BatchAssembler(cache.directory(), cache.items(), layout, roles, empty, options);
     }
@@ -254,28 +264,50 @@ public final class CachedDataset {
     }
 
     /**
-     * The batch at {@code position}: reads its items and applies dropout and latent sampling.
+     * The batch at {@code position}: reads its items and applies dropout and latent sampling. Its tensors are new
+     * and the caller's.
      *
      * @throws IllegalArgumentException if the index is not below {@link #batchesPerEpoch()}
      */
     public TrainingBatch batch(IterationState position) {
         checkPosition(position);
-        return assembler.assemble(position, epochPlan(position.epoch()).get(position.index()));
+        return assemble(position, epochPlan(position.epoch()).get(position.index()), BatchBuffers.allocating());
     }
 
-    /** An iterator from the first batch. */
+    /** An iterator from the first batch, whose batches' tensors are new and the caller's. */
     public BatchIterator iterator() {
         return iterator(IterationState.START);
     }
 
-    /** An iterator whose first batch is the one at {@code from} (e.g. a state saved with a checkpoint). */
+    /**
+     * An iterator whose first batch is the one at {@code from} (e.g. a state saved with a checkpoint). Each batch's
+     * tensors are new, so the caller may keep them (e.g. to prefetch batches, or to compare them).
+     */
     public BatchIterator iterator(IterationState from) {
         checkPosition(from);
-        return new BatchIterator(this, from);
+        return new BatchIterator(this, from, BatchBuffers.allocating());
     }
 
+    /**
+     * An iterator like {@link #iterator(IterationState)} that assembles every batch into tensors it keeps, one set
+     * per batch shape (latents per bucket and batch size, conditioning per batch size), and hands out again: the
+     * tensors of a batch it returns are overwritten by its next {@link BatchIterator#next()}. For a loop that
+     * consumes each batch before asking for the next, as training does: it then allocates no large buffer per step
+     * (freed and re-allocated buffers cost time in the allocator and the kernel), and the same tensors reach the
+     * backend every step. The batches equal {@link #iterator(IterationState)}'s, bit for bit.
+     */
+    public BatchIterator reusingIterator(IterationState from) {
+        checkPosition(from);
+        return new BatchIterator(this, from, BatchBuffers.reusing());
+    }
+
+    /** The batch of {@code items} at {@code position} in new tensors (tests read single items this way). */
     TrainingBatch assemble(IterationState position, List<Integer> items) {
-        return assembler.assemble(position, items);
+        return assemble(position, items, BatchBuffers.allocating());
+    }
+
+    TrainingBatch assemble(IterationState position, List<Integer> items, BatchBuffers buffers) {
+        return assembler.assemble(position, items, buffers);
     }
 
     private void checkPosition(IterationState position) {

@@ -7,8 +7,13 @@ import org.sd3j.internal.Checks;
 import org.sd3j.tensor.Tensor;
 
 /**
- * One training batch from a {@link CachedDataset}: every sample from the same bucket. The tensors are new and belong
- * to the caller.
+ * One training batch from a {@link CachedDataset}: every sample from the same bucket.
+ *
+ * <p>Ownership of the tensors depends on where the batch came from: from {@link CachedDataset#batch},
+ * {@link CachedDataset#iterator(IterationState)} they are new and belong to the caller; from
+ * {@link CachedDataset#reusingIterator(IterationState)} they are that iterator's buffers, valid only until its next
+ * {@link BatchIterator#next()}, which overwrites them (copy what must outlive it). The record itself and its samples
+ * are immutable.
  *
  * @param position     where in the iteration this batch is
  * @param bucket       the bucket (image size) of every sample

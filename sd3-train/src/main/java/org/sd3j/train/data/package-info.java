@@ -17,6 +17,8 @@
  *     TrainingBatch batch = it.next();   // latents [4, 16, h, w], conditioning context [4, 333, 4096]
  * }
  * }</pre>
- * No ONNX Runtime type appears in this package's API.
+ * A training loop that uses each batch before asking for the next takes {@code batches.reusingIterator(state)}
+ * instead: the same batches, written into tensors the iterator keeps and overwrites, so no large buffer is allocated
+ * per step. No ONNX Runtime type appears in this package's API.
  */
 package org.sd3j.train.data;
