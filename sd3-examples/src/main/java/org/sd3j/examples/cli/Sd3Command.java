@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
                 InspectCommand.class,
                 ConvertCommand.class,
                 TrainCommand.class,
+                EvalCommand.class,
                 CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'sd3 COMMAND --help' for a command's arguments."})

@@ -1,0 +1,239 @@
+package org.sd3j.examples.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.sd3j.Sd3Exception;
+import org.sd3j.internal.AtomicFiles;
+import org.sd3j.Sd3Pipeline;
+import org.sd3j.model.EncoderRole;
+import org.sd3j.model.TextEncoder;
+import org.sd3j.onnx.model.Sd3Model;
+import org.sd3j.examples.shapes.Attribute;
+import org.sd3j.examples.shapes.CaptionedScene;
+import org.sd3j.examples.shapes.PromptAdherence;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code sd3 eval}: prompt adherence of a model on held-out captions of the shapes world the default model is
+ * trained on ({@link PromptAdherence}), with all encoders and with T5 dropped, plus a Frechet distance on simple
+ * image statistics; a table on the output stream and, with {@code --json}, the figures in a file.
+ */
+@Command(name = "eval",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        sortOptions = false,
+        description = {
+                "Measure prompt adherence on held-out captions of coloured shapes and signs (what the bundled model "
+                        + "is trained on): each image is read back by a deterministic evaluator (colour "
+                        + "segmentation, shape moments, glyph matching) and scored on the attributes its caption "
+                        + "names. Runs with all encoders and with T5 dropped; also reports a Frechet distance "
+                        + "between generated and rendered images on colour and shape statistics.",
+        },
+        footer = {
+                "",
+                "Examples:",
+                "  sd3 eval",
+                "  sd3 eval --model my-shapes-model --prompts 50 --save-images eval-images",
+        })
+final class EvalCommand implements Callable<Integer> {
+    /** The configurations {@code --runs} can name. */
+    enum Run {
+        ALL("all encoders"), NO_T5("T5 dropped");
+
+        final String label;
+
+        Run(String label) {
+            this.label = label;
+        }
+    }
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR|FILE",
+            description = "The model (default: the bundled model).")
+    Path model;
+
+    @Option(names = "--prompts", paramLabel = "N", defaultValue = "200",
+            description = "Held-out captions to draw (default: ${DEFAULT-VALUE}).")
+    int prompts;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "28",
+            description = "Sampling steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = {"-g", "--guidance"}, paramLabel = "SCALE",
+            description = "Classifier-free guidance scale (default: the pipeline's, 7.0).")
+    Double guidance;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
+            description = "Seed of the first image; image i uses seed + i (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--runs", paramLabel = "RUN", split = ",", defaultValue = "all,no-t5",
+            converter = RunConverter.class,
+            description = "Which encoder sets to evaluate: all, no-t5 (default: ${DEFAULT-VALUE}).")
+    List<Run> runs;
+
+    @Option(names = "--save-images", paramLabel = "DIR",
+            description = "Also write every image, as DIR/RUN/NNNNN.png.")
+    Path saveImages;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON.")
+    Path json;
+
+    @Mixin
+    RuntimeOptions runtime;
+
+    /** Whether the error stream is a terminal (per-image progress redrawn in place); tests set it. */
+    boolean terminal = System.console() != null;
+
+    @Override
+    public Integer call() {
+        if (prompts < 2) {
+            throw new ParameterException(spec.commandLine(), "--prompts must be >= 2, found " + prompts);
+        }
+        if (steps < 1) {
+            throw new ParameterException(spec.commandLine(), "--steps must be >= 1, found " + steps);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<CaptionedScene> captions = PromptAdherence.heldOutCaptions(prompts);
+        Map<String, Object> report = new LinkedHashMap<>();
+        try (LoadedModel loaded = LoadedModel.open(model, runtime.resolve())) {
+            Sd3Model m = loaded.model();
+            if (m.vae().isEmpty()) {
+                throw new Sd3Exception(loaded.describe() + " has no VAE, so there are no images to evaluate");
+            }
+            err.println("Loaded " + loaded.describe());
+            Sd3Pipeline.Builder base = m.pipelineBuilder().steps(steps);
+            if (guidance != null) {
+                base.guidance(guidance);
+            }
+            report.put("model", loaded.name());
+            report.put("prompts", prompts);
+            report.put("caption_seed", PromptAdherence.HELD_OUT_SEED);
+            report.put("first_image_seed", seed);
+            report.put("steps", steps);
+            report.put("guidance", guidance);
+            out.printf(Locale.ROOT, "Prompt adherence on %d held-out captions, %d steps%s:%n", prompts, steps,
+                    guidance == null ? "" : String.format(Locale.ROOT, ", guidance %.1f", guidance));
+            out.println(header());
+            out.flush();
+            List<Object> results = new ArrayList<>();
+            for (Run run : runs) {
+                Sd3Pipeline pipeline = pipeline(base, m, run);
+                Path dir = saveImages == null ? null : createFolder(saveImages.resolve(run.name().toLowerCase(
+                        Locale.ROOT).replace('_', '-')));
+                PromptAdherence.Result r = new PromptAdherence().run(pipeline, captions, seed, dir,
+                        (i, c, e, image) -> {
+                            if (terminal) {
+                                err.printf(Locale.ROOT, "\r%s: %d/%d", run.label, i + 1, prompts);
+                                err.flush();
+                            }
+                        });
+                if (terminal) {
+                    err.println();
+                }
+                out.println(row(run, r));
+                out.flush();
+                results.add(toJson(run, r));
+            }
+            report.put("runs", results);
+        }
+        if (json != null) {
+            try {
+                AtomicFiles.write(json, tmp -> new ObjectMapper().writerWithDefaultPrettyPrinter()
+                        .writeValue(tmp.toFile(), report));
+            } catch (IOException e) {
+                throw new Sd3Exception("Cannot write " + json + ": " + e.getMessage(), e);
+            }
+            out.println("Wrote " + json);
+        }
+        return 0;
+    }
+
+    private static Sd3Pipeline pipeline(Sd3Pipeline.Builder base, Sd3Model m, Run run) {
+        List<TextEncoder> encoders = new ArrayList<>();
+        for (EncoderRole role : List.of(EncoderRole.CLIP_L, EncoderRole.CLIP_G, EncoderRole.T5)) {
+            if (run == Run.NO_T5 && role.equals(EncoderRole.T5)) {
+                continue; // its slot in the context becomes zeros, as in training's encoder dropout
+            }
+            m.encoder(role).ifPresent(encoders::add);
+        }
+        return base.build().toBuilder().encoders(encoders.toArray(TextEncoder[]::new)).build();
+    }
+
+    private static String header() {
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%-14s %9s %9s", "encoders", "attributes",
+                "per image"));
+        for (Attribute a : Attribute.values()) {
+            s.append(String.format(Locale.ROOT, " %10s", a.key()));
+        }
+        return s.append(String.format(Locale.ROOT, " %8s %8s", "FD", "s/image")).toString();
+    }
+
+    static String row(Run run, PromptAdherence.Result r) {
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%-14s %9.1f%% %8.1f%%", run.label,
+                100 * r.tally().attributeAccuracy(), 100 * r.tally().meanAdherence()));
+        for (Attribute a : Attribute.values()) {
+            s.append(r.tally().checked(a) == 0 ? String.format(Locale.ROOT, " %10s", "-")
+                    : String.format(Locale.ROOT, " %9.1f%%", 100 * r.tally().accuracy(a)));
+        }
+        return s.append(String.format(Locale.ROOT, " %8.3f %8.2f", r.frechetDistance(),
+                r.perImage().toNanos() / 1e9)).toString();
+    }
+
+    private static Map<String, Object> toJson(Run run, PromptAdherence.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("run", run.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        m.put("attribute_accuracy", r.tally().attributeAccuracy());
+        m.put("mean_adherence", r.tally().meanAdherence());
+        Map<String, Object> per = new LinkedHashMap<>();
+        for (Attribute a : Attribute.values()) {
+            if (r.tally().checked(a) > 0) {
+                per.put(a.key(), Map.of("accuracy", r.tally().accuracy(a), "checked", r.tally().checked(a)));
+            }
+        }
+        m.put("attributes", per);
+        m.put("frechet_distance", r.frechetDistance());
+        m.put("seconds_per_image", r.perImage().toNanos() / 1e9);
+        return m;
+    }
+
+    private static Path createFolder(Path dir) {
+        try {
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new Sd3Exception("Cannot create " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code all} / {@code no-t5} to {@link Run}. */
+    static final class RunConverter implements picocli.CommandLine.ITypeConverter<Run> {
+        @Override
+        public Run convert(String value) {
+            for (Run r : Run.values()) {
+                if (r.name().replace('_', '-').equalsIgnoreCase(value.strip())) {
+                    return r;
+                }
+            }
+            throw new picocli.CommandLine.TypeConversionException("expected all or no-t5, found " + value);
+        }
+    }
+}
