@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
                 ConvertCommand.class,
                 TrainCommand.class,
                 EvalCommand.class,
+                TrainDefaultModelCommand.class,
                 CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'sd3 COMMAND --help' for a command's arguments."})
