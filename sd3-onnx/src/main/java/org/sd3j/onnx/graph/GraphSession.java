@@ -501,8 +501,8 @@ public final class GraphSession implements AutoCloseable {
                 feed.put(varying[i], staging[i].tensor);
             }
             lastInputs[i] = t;
-            if (previous != null) {
-                previous.close();
+            if (previous != null && previous != weightInputs.get(varying[i])) {
+                previous.close(); // a weight's own tensor belongs to the session, which closes it
             }
         }
 
@@ -542,7 +542,7 @@ public final class GraphSession implements AutoCloseable {
             List<AutoCloseable> all = new ArrayList<>();
             for (String v : varying) {
                 OnnxTensor t = feed.get(v);
-                if (t != null) {
+                if (t != null && t != weightInputs.get(v)) {
                     all.add(t);
                 }
             }
