@@ -46,6 +46,8 @@ public final class FullParameterTrainer implements AutoCloseable {
     private final TensorSource source;
     private final GraphSession session;
     private final Map<String, Tensor> parameters;
+    private final List<String> trainable;
+    private final Map<String, String> identity = new LinkedHashMap<>();
     private final TrainingLoop loop;
     private boolean closed;
 
@@ -55,9 +57,9 @@ public final class FullParameterTrainer implements AutoCloseable {
         this.source = source;
         this.session = session;
         this.parameters = parameters;
-        Map<String, String> identity = new LinkedHashMap<>();
+        this.trainable = trainable;
         trainable.forEach(n -> identity.put(n, n));
-        this.loop = new TrainingLoop(settings, session, checkpointFile(), parameters, trainable, identity);
+        this.loop = new TrainingLoop(settings.loopSettings(settings.toJson()), checkpointFile(), parameters);
     }
 
     /** Builds the step graph for the MMDiT of {@code checkpoint} (SD3's original key layout) and copies its weights. */
@@ -121,7 +123,11 @@ public final class FullParameterTrainer implements AutoCloseable {
      */
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
-        return loop.train(data, listener);
+        Checks.notNull(data, "data");
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, session, data, parameters, trainable,
+                identity)) {
+            return loop.train(steps, listener);
+        }
     }
 
     /**
@@ -177,6 +183,6 @@ public final class FullParameterTrainer implements AutoCloseable {
             return;
         }
         closed = true;
-        Closeables.closeAll(List.of(loop, session, source));
+        Closeables.closeAll(List.of(session, source));
     }
 }
