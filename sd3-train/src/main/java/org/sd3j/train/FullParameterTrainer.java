@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.sd3j.TrainingDivergedException;
 import org.sd3j.internal.Checks;
@@ -46,6 +47,8 @@ public final class FullParameterTrainer implements AutoCloseable {
     private final TensorSource source;
     private final GraphSession session;
     private final Map<String, Tensor> parameters;
+    private final List<String> trainable;
+    private final Map<String, String> identity = new LinkedHashMap<>();
     private final TrainingLoop loop;
     private boolean closed;
 
@@ -55,9 +58,9 @@ public final class FullParameterTrainer implements AutoCloseable {
         this.source = source;
         this.session = session;
         this.parameters = parameters;
-        Map<String, String> identity = new LinkedHashMap<>();
+        this.trainable = trainable;
         trainable.forEach(n -> identity.put(n, n));
-        this.loop = new TrainingLoop(settings, session, checkpointFile(), parameters, trainable, identity);
+        this.loop = new TrainingLoop(settings.loopSettings(settings.toJson()), checkpointFile(), parameters);
     }
 
     /** Builds the step graph for the MMDiT of {@code checkpoint} (SD3's original key layout) and copies its weights. */
@@ -121,7 +124,11 @@ public final class FullParameterTrainer implements AutoCloseable {
      */
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
-        return loop.train(data, listener);
+        Checks.notNull(data, "data");
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, session, data, parameters, trainable,
+                identity)) {
+            return loop.train(steps, listener);
+        }
     }
 
     /**
@@ -129,8 +136,31 @@ public final class FullParameterTrainer implements AutoCloseable {
      * joined from its parts) and every other tensor of the source as it was (text encoders, VAE). Atomic.
      */
     public void writeCheckpoint(Path file, Map<String, String> metadata) {
+        writeCheckpoint(file, metadata, false);
+    }
+
+    /**
+     * The EMA of the trained tensors ({@link TrainingSettings#emaDecay()} {@code > 0}), live, else empty.
+     */
+    public Optional<Map<String, Tensor>> emaWeights() {
+        ensureOpen();
+        return loop.emaWeights();
+    }
+
+    /**
+     * {@link #writeCheckpoint(Path, Map)} with the EMA weights instead of the raw ones when {@code ema} (what
+     * diffusion models are usually sampled with).
+     *
+     * @throws IllegalStateException if {@code ema} and the run keeps no EMA
+     */
+    public void writeCheckpoint(Path file, Map<String, String> metadata, boolean ema) {
         ensureOpen();
         Checks.notNull(file, "file");
+        Map<String, Tensor> parameters = this.parameters;
+        if (ema) {
+            parameters = loop.emaWeights().orElseThrow(() -> new IllegalStateException(
+                    "the run keeps no EMA: set TrainingSettings.emaDecay > 0 to write EMA weights"));
+        }
         SafetensorsWriter w = SafetensorsWriter.create();
         for (String name : source.names()) {
             long[] shape = source.info(name).shape();
@@ -177,6 +207,6 @@ public final class FullParameterTrainer implements AutoCloseable {
             return;
         }
         closed = true;
-        Closeables.closeAll(List.of(loop, session, source));
+        Closeables.closeAll(List.of(session, source));
     }
 }

@@ -54,6 +54,7 @@ public final class LoraTrainer implements AutoCloseable {
     private final org.sd3j.onnx.graph.OnnxGraph stepGraph;
     private final LoraWeights lora;
     private final List<String> trainableInputs;
+    private final Map<String, String> parameterOf;
     private final TrainingLoop loop;
     private boolean closed;
 
@@ -67,8 +68,9 @@ public final class LoraTrainer implements AutoCloseable {
         this.lora = lora;
         this.trainableInputs = trainableInputs;
         // parameterOf: graph input -> LoRA parameter (the graph names adapters by checkpoint key, files by module).
-        this.loop = new TrainingLoop(settings.training(), session, checkpointFile(), lora.parameters(), trainableInputs,
-                parameterOf);
+        this.parameterOf = parameterOf;
+        this.loop = new TrainingLoop(settings.training().loopSettings(settings.training().toJson()), checkpointFile(),
+                lora.parameters());
     }
 
     /**
@@ -179,7 +181,11 @@ public final class LoraTrainer implements AutoCloseable {
      */
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
-        return loop.train(data, listener);
+        Checks.notNull(data, "data");
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings.training(), session, data, lora.parameters(),
+                trainableInputs, parameterOf)) {
+            return loop.train(steps, listener);
+        }
     }
 
     private void ensureOpen() {
@@ -195,7 +201,6 @@ public final class LoraTrainer implements AutoCloseable {
         }
         closed = true;
         List<AutoCloseable> all = new ArrayList<>();
-        all.add(loop);
         all.add(session);
         all.add(source);
         Closeables.closeAll(all);

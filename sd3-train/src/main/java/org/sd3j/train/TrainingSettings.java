@@ -58,6 +58,12 @@ public record TrainingSettings(AdamWSettings optimizer,
         return json(toMap());
     }
 
+    /** The loop's part, with {@code configJson} as the run's configuration. */
+    TrainingLoop.Settings loopSettings(String configJson) {
+        return new TrainingLoop.Settings(optimizer, schedule, clipping, accumulation, steps, seed, checkpointDir,
+                checkpointEvery, emaDecay, configJson);
+    }
+
     /** The configuration, in {@link #toJson()}'s order. */
     Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -96,33 +96,38 @@ public final class DefaultModelRecipe {
      * @param emaDecay   EMA decay of the exported MMDiT weights
      * @param seed       seed of the training runs (initialisation, batches, noise, timesteps, dropout)
      */
-    public record Plan(int images, long vaeSteps, int vaeBatch, long steps, int batch, double learningRate,
-                       long warmup, double emaDecay, long seed) {
+    public record Plan(int images, long vaeSteps, int vaeBatch, double vaeLearningRate, long steps, int batch,
+                       double learningRate, long warmup, double emaDecay, long seed) {
         /** What the shipped model was trained with. */
         public static Plan defaults() {
-            return new Plan(20_000, 3_000, 16, 12_000, 32, 3e-4, 500, 0.999, 1L);
+            return new Plan(20_000, 3_000, 16, 1e-3, 12_000, 32, 3e-4, 500, 0.999, 1L);
         }
 
         public Plan withSteps(long mmditSteps) {
-            return new Plan(images, vaeSteps, vaeBatch, mmditSteps, batch, learningRate, warmup, emaDecay, seed);
+            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, mmditSteps, batch, learningRate, warmup,
+                    emaDecay, seed);
         }
 
         public Plan withVaeSteps(long steps) {
-            return new Plan(images, steps, vaeBatch, this.steps, batch, learningRate, warmup, emaDecay, seed);
+            return new Plan(images, steps, vaeBatch, vaeLearningRate, this.steps, batch, learningRate, warmup,
+                    emaDecay, seed);
         }
 
         public Plan withImages(int count) {
-            return new Plan(count, vaeSteps, vaeBatch, steps, batch, learningRate, warmup, emaDecay, seed);
+            return new Plan(count, vaeSteps, vaeBatch, vaeLearningRate, steps, batch, learningRate, warmup, emaDecay,
+                    seed);
         }
 
         public Plan withBatch(int samples) {
-            return new Plan(images, vaeSteps, vaeBatch, steps, samples, learningRate, warmup, emaDecay, seed);
+            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, steps, samples, learningRate, warmup,
+                    emaDecay, seed);
         }
     }
 
     /** Progress of the long stages; {@link #stopRequested()} makes them checkpoint and return (resumable). */
-    public interface Listener extends TrainingListener {
-        void stage(String what);
+    public abstract static class Listener extends TrainingListener {
+        /** A stage starts, or says what it measured. */
+        public abstract void stage(String what);
     }
 
     /**
@@ -226,12 +231,42 @@ public final class DefaultModelRecipe {
         List<Image> train = all.subList(held, all.size());
         AutoencoderTrainingSettings settings = AutoencoderTrainingSettings.builder(plan.vaeSteps(), dir)
                 .imageSize(SIZE, SIZE).batchSize(plan.vaeBatch()).seed(plan.seed()).checkpointEvery(250)
+                .optimizer(new AdamWSettings(plan.vaeLearningRate(), AdamWSettings.DEFAULT_BETA1,
+                        AdamWSettings.DEFAULT_BETA2, AdamWSettings.DEFAULT_EPSILON, 0))
+                .schedule(LearningRateSchedule.warmupConstant(plan.vaeLearningRate(), 100))
                 .build();
         listener.stage("Training the autoencoder: " + plan.vaeSteps() + " steps of " + plan.vaeBatch()
                 + " images (" + train.size() + " training, " + heldOut.size() + " held out)");
         try (AutoencoderTrainer trainer = AutoencoderTrainer.fromScratch(DefaultModelWriter.vaeConfig(), onnx,
                 settings)) {
-            trainer.train(train, listener);
+            List<Image> probe = heldOut.subList(0, Math.min(64, heldOut.size()));
+            trainer.train(train, new Listener() {
+                @Override
+                public void stage(String what) {
+                    listener.stage(what);
+                }
+
+                @Override
+                public void onStart(long firstStep, long totalSteps) {
+                    listener.onStart(firstStep, totalSteps);
+                }
+
+                @Override
+                public void onStep(TrainingProgress progress) {
+                    listener.onStep(progress);
+                }
+
+                @Override
+                public void onCheckpoint(long step, Path file) {
+                    listener.stage("autoencoder step " + step + ": held-out " + trainer.evaluate(probe));
+                    listener.onCheckpoint(step, file);
+                }
+
+                @Override
+                public boolean stopRequested() {
+                    return listener.stopRequested();
+                }
+            });
             if (listener.stopRequested()) {
                 return false;
             }

@@ -20,6 +20,8 @@ import org.sd3j.onnx.convert.CheckpointConverter;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.onnx.vae.VaeConfig;
+import org.sd3j.onnx.vae.VaeFileConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -199,6 +201,34 @@ public final class DefaultModelWriter {
         }
     }
 
+    /**
+     * The autoencoder's geometry ({@link #vae}'s tensors) with 8 GroupNorm groups, as the recipe trains it: one
+     * channel per group at 32 channels (SD3's 32 groups) would be instance normalization, which keeps the decoder
+     * from setting an image's overall colours. Latent scaling 1 and shift 0 until measured.
+     */
+    public static VaeConfig vaeConfig() {
+        return new VaeConfig(VAE_CHANNELS.clone(), VAE_RES_BLOCKS, LATENT_CHANNELS, IMAGE_CHANNELS, true, true, 1.0,
+                0.0, VAE_NORM_GROUPS);
+    }
+
+    /** GroupNorm groups of the trained autoencoder (see {@link #vaeConfig()}). */
+    public static final int VAE_NORM_GROUPS = 8;
+
+    /**
+     * The words the tokenizers know whole: common prompt words, then every word of the training captions (sign
+     * words lowercased, as both tokenizers lowercase), so that no caption is cut at {@link #TOKENS} tokens.
+     */
+    static List<String> vocabulary() {
+        java.util.Set<String> words = new java.util.LinkedHashSet<>(Words.all());
+        for (String w : org.sd3j.examples.shapes.CaptionVocabulary.words()) {
+            words.add(w.toLowerCase(java.util.Locale.ROOT));
+        }
+        for (String w : org.sd3j.examples.shapes.CaptionVocabulary.signWords()) {
+            words.add(w.toLowerCase(java.util.Locale.ROOT));
+        }
+        return List.copyOf(words);
+    }
+
     /** Key prefix of the MMDiT in the single-file checkpoint. */
     public static final String MMDIT_PREFIX = "model.diffusion_model.";
     /** Key prefix of the VAE in the single-file checkpoint. */
@@ -206,7 +236,7 @@ public final class DefaultModelWriter {
 
     private static Path writeCheckpointFiles(Path dir, Weights weights) throws IOException {
         Files.createDirectories(dir);
-        List<String> words = Words.all();
+        List<String> words = vocabulary();
         ClipVocabulary clip = ClipVocabulary.learn(words);
         T5Vocabulary t5 = T5Vocabulary.of(words);
         clip.write(dir.resolve("tokenizer"), ClipVocabulary.EOS, TOKENS);
@@ -235,6 +265,17 @@ public final class DefaultModelWriter {
             RandomTensors expected = new RandomTensors(SafetensorsWriter.create(), VAE_PREFIX, vaeRandom);
             vae(expected);
             copy(w, weights.vae(), expected.shapes());
+            // What the file declares beyond shapes (latent scaling and shift, GroupNorm groups) travels along, so
+            // that loading and converting the checkpoint build the same autoencoder (VaeFileConfig reads it).
+            try (TensorSource source = Safetensors.open(weights.vae())) {
+                for (String key : List.of(VaeFileConfig.SCALING_FACTOR, VaeFileConfig.SHIFT_FACTOR,
+                        VaeFileConfig.NORM_GROUPS)) {
+                    String value = source.metadata().getOrDefault(key, source.metadata().get("vae." + key));
+                    if (value != null) {
+                        w.metadata(key, value);
+                    }
+                }
+            }
         } else {
             vae(new RandomTensors(w, VAE_PREFIX, vaeRandom));
         }

@@ -58,7 +58,7 @@ class DefaultModelWriterTest {
     @Test
     void everyListedWordIsOneTokenForEachTokenizer() {
         Path out = DefaultModel.extract(dir.resolve("m"));
-        List<String> words = Words.all();
+        List<String> words = DefaultModelWriter.vocabulary();
         assertThat(words).hasSizeGreaterThan(300);
         try (ClipTokenizer l = ClipTokenizer.builder(out.resolve("tokenizer")).padWithEndToken().build();
              ClipTokenizer g = ClipTokenizer.builder(out.resolve("tokenizer_2")).padId(0).build();
@@ -73,6 +73,22 @@ class DefaultModelWriterTest {
             assertThat(t5.promptTokens("A RED Fox")).hasSize(3);
             assertThat(l.ids("a red fox")).contains(l.eosId());
             assertThat(l.eosId()).isEqualTo(ClipVocabulary.learn(words).size() - 1);
+        }
+    }
+
+    @Test
+    void everyTrainingCaptionFitsTheSequenceLength() {
+        Path out = DefaultModel.extract(dir.resolve("captions"));
+        try (ClipTokenizer l = ClipTokenizer.builder(out.resolve("tokenizer")).padWithEndToken().build();
+             T5Tokenizer t5 = T5Tokenizer.load(out.resolve("tokenizer_3"))) {
+            int longest = 0;
+            for (org.sd3j.examples.shapes.CaptionedScene c
+                    : new org.sd3j.examples.shapes.SceneGenerator(DefaultModelRecipe.DATA_SEED).range(0, 3000)) {
+                assertThat(l.tokenize(c.caption()).dropped()).as("CLIP '%s'", c.caption()).isZero();
+                assertThat(t5.tokenize(c.caption()).dropped()).as("T5 '%s'", c.caption()).isZero();
+                longest = Math.max(longest, l.promptTokens(c.caption()).length);
+            }
+            assertThat(longest).as("longest caption in CLIP tokens").isLessThanOrEqualTo(DefaultModelWriter.TOKENS - 2);
         }
     }
 

@@ -323,16 +323,16 @@ public final class CheckpointConverter {
     private static long convertVae(Path source, Path outputDir, List<String> written) {
         try (TensorSource s = Safetensors.open(source)) {
             VaeWeights w = VaeWeights.of(s, source);
-            VaeConfig c = VaeConfig.infer(w);
-            double[] scaling = org.sd3j.onnx.vae.OnnxVae.diffusersScaling(source);
+            VaeConfig c = org.sd3j.onnx.vae.VaeFileConfig.read(w, source, s.metadata());
+            double[] scaling = {c.scalingFactor(), c.shiftFactor()};
             long bytes = 0;
             if (c.hasEncoder()) {
                 bytes += save(VaeGraph.encoder(c, w), outputDir, VAE_ENCODER, written);
-                writeVaeConfig(outputDir.resolve(VAE_ENCODER), c.zChannels(), scaling);
+                writeVaeConfig(outputDir.resolve(VAE_ENCODER), c, scaling);
             }
             if (c.hasDecoder()) {
                 bytes += save(VaeGraph.decoder(c, w), outputDir, VAE_DECODER, written);
-                writeVaeConfig(outputDir.resolve(VAE_DECODER), c.zChannels(), scaling);
+                writeVaeConfig(outputDir.resolve(VAE_DECODER), c, scaling);
             }
             return bytes;
         }
@@ -342,10 +342,11 @@ public final class CheckpointConverter {
      * The latent scaling and shift as optimum leaves them beside each VAE half (a diffusers {@code AutoencoderKL}
      * config), so a VAE trained with other factors than SD3's keeps them.
      */
-    private static void writeVaeConfig(Path folder, int latentChannels, double[] scaling) {
+    private static void writeVaeConfig(Path folder, VaeConfig c, double[] scaling) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("_class_name", "AutoencoderKL");
-        m.put("latent_channels", latentChannels);
+        m.put("latent_channels", c.zChannels());
+        m.put("norm_num_groups", c.normGroups());
         m.put("scaling_factor", scaling[0]);
         m.put("shift_factor", scaling[1]);
         try {

@@ -327,9 +327,30 @@ public final class GraphBuilder {
         return node(Op.ARG_MAX, List.of(x), attrs, ElementType.INT64, shape);
     }
 
-    /** Broadcasts {@code x} to the run-time shape {@code shape} (int64 vector). */
+    /**
+     * Broadcasts {@code x} to the run-time shape {@code shape} (int64 vector); the output's shape is known where
+     * {@code shape} is a constant of this builder.
+     */
     public Value expand(Value x, Value shape) {
-        return node(Op.EXPAND, List.of(x, shape), Map.of(), x.type(), null);
+        return node(Op.EXPAND, List.of(x, shape), Map.of(), x.type(), expandedShape(x, shape));
+    }
+
+    private List<Dim> expandedShape(Value x, Value shape) {
+        long[] target = int64Constant(shape).orElse(null);
+        if (target == null || x.shape() == null) {
+            return null;
+        }
+        int rank = Math.max(target.length, x.rank());
+        List<Dim> out = new ArrayList<>();
+        for (int i = 0; i < rank; i++) {
+            int xi = i - (rank - x.rank());
+            int ti = i - (rank - target.length);
+            Dim d = xi < 0 ? Dim.of(1) : x.dim(xi);
+            long t = ti < 0 ? 1 : target[ti];
+            // Expand broadcasts both ways: a target 1 keeps x's size, any other size is the result's.
+            out.add(t == 1 ? d : Dim.of(t));
+        }
+        return out;
     }
 
     /** {@code x * sigmoid(x)} (SiLU / swish), as two ops ONNX Runtime fuses. */
@@ -653,6 +674,22 @@ public final class GraphBuilder {
             shape.set(axis < 0 ? axis + shape.size() : axis, Dim.of(end - start));
         }
         return node(Op.SLICE, List.of(x, int64s(start), int64s(end), int64s(axis)), Map.of(), x.type(), shape);
+    }
+
+    /**
+     * Static strided slice: along each {@code axes[i]}, elements {@code starts[i], starts[i] + steps[i], ...} below
+     * {@code ends[i]} (steps positive, bounds within the axis).
+     */
+    public Value slice(Value x, long[] axes, long[] starts, long[] ends, long[] steps) {
+        List<Dim> shape = x.shape() == null ? null : new ArrayList<>(x.shape());
+        if (shape != null) {
+            for (int i = 0; i < axes.length; i++) {
+                int a = (int) (axes[i] < 0 ? axes[i] + shape.size() : axes[i]);
+                shape.set(a, Dim.of((ends[i] - starts[i] + steps[i] - 1) / steps[i]));
+            }
+        }
+        return node(Op.SLICE, List.of(x, int64s(starts), int64s(ends), int64s(axes), int64s(steps)), Map.of(),
+                x.type(), shape);
     }
 
     public Value unsqueeze(Value x, long... axes) {

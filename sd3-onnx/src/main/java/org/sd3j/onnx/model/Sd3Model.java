@@ -444,8 +444,8 @@ public final class Sd3Model implements AutoCloseable {
                             ? config.toBuilder().optimizationLevel(OnnxOptions.OptimizationLevel.EXTENDED).build()
                             : config;
                     // optimum copies the diffusers VAE config (scaling and shift factors) into both halves' folders.
-                    double[] scaling = org.sd3j.onnx.vae.OnnxVae.diffusersScaling(
-                            (hasDec ? dec : enc).getParent());
+                    double[] scaling = org.sd3j.onnx.vae.VaeFileConfig.scaling((hasDec ? dec : enc).getParent(),
+                            Map.of());
                     LatentFormat format = new LatentFormat(LatentFormat.SD3.channels(), LatentFormat.SD3.downscale(),
                             scaling[0], scaling[1]);
                     return own(OnnxFolderVae.load(hasDec ? dec : null, hasEnc ? enc : null, vaeOptions, format));

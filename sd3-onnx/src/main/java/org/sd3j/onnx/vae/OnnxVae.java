@@ -1,16 +1,10 @@
 package org.sd3j.onnx.vae;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
-import org.sd3j.ModelLoadException;
 import org.sd3j.internal.Checks;
 import org.sd3j.internal.Closeables;
 import org.sd3j.model.LatentDistribution;
@@ -31,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * sessions zero-copy as run-time inputs ({@link GraphSession.WeightBinding#INPUTS}: ONNX Runtime 1.23 cannot bind
  * convolution weights as external initializers).
  *
- * <p>The latent format: channels and downscale come from the weights' shapes; single-file checkpoints carry no
- * scaling or shift, so those are SD3's ({@code sd3_impls.SD3LatentFormat}: 1.5305, 0.0609) unless
- * {@link #load(Path, OnnxOptions, double, double)} is given others (e.g. from a diffusers {@code vae/config.json}).
+ * <p>The latent format: channels and downscale come from the weights' shapes; scaling and shift (and the GroupNorm
+ * groups) from what the checkpoint declares ({@link VaeFileConfig}: a diffusers {@code config.json}, the file's
+ * metadata); SD3 single-file checkpoints declare none, so those are SD3's ({@code sd3_impls.SD3LatentFormat}:
+ * 1.5305, 0.0609) unless {@link #load(Path, OnnxOptions, double, double)} is given others.
  *
  * <p>Decoding images larger than {@link #DEFAULT_TILE_LATENT_SIZE} latent cells per side decodes overlapping tiles and blends
  * them linearly ({@link #decodeTiled(Tensor, int, int)}). Owns the mapping and its sessions: {@link #close()} releases them
@@ -68,64 +63,30 @@ public final class OnnxVae implements Vae, AutoCloseable {
     }
 
     /**
-     * Loads a checkpoint file or a diffusers {@code vae/} folder. The latent scaling and shift are read from a
-     * diffusers {@code config.json} ({@code scaling_factor}, {@code shift_factor}) in the folder (or beside a
-     * diffusers-layout file) when there is one, else they are SD3's (1.5305, 0.0609).
+     * Loads a checkpoint file or a diffusers {@code vae/} folder. The latent scaling and shift and the GroupNorm
+     * groups are what {@link VaeFileConfig} finds declared (a diffusers {@code config.json} in the folder or beside
+     * the file, else the file's metadata), else SD3's (1.5305, 0.0609, 32).
      */
     public static OnnxVae load(Path checkpoint, OnnxOptions sessionConfig) {
-        double[] scaling = diffusersScaling(checkpoint);
-        return load(checkpoint, sessionConfig, scaling[0], scaling[1]);
+        return load(checkpoint, sessionConfig, null);
     }
 
-    private static final Pattern SCALING = Pattern.compile("\"scaling_factor\"\\s*:\\s*([-+0-9.eE]+|null)");
-    private static final Pattern SHIFT = Pattern.compile("\"shift_factor\"\\s*:\\s*([-+0-9.eE]+|null)");
-
-    /**
-     * {scaling, shift} from a diffusers {@code AutoencoderKL} {@code config.json} in {@code checkpoint} (a folder)
-     * or next to it (a file), else SD3's (1.5305, 0.0609).
-     *
-     * @throws ModelLoadException for a config that cannot be read or has non-numeric factors
-     */
-    public static double[] diffusersScaling(Path checkpoint) {
-        double[] out = {VaeConfig.SD3_SCALING_FACTOR, VaeConfig.SD3_SHIFT_FACTOR};
-        Path dir = Files.isDirectory(checkpoint) ? checkpoint : checkpoint.toAbsolutePath().getParent();
-        Path config = dir == null ? null : dir.resolve("config.json");
-        if (config == null || !Files.isRegularFile(config)) {
-            return out;
-        }
-        String text;
-        try {
-            text = Files.readString(config, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new ModelLoadException(config, "cannot read the VAE config: " + e, e);
-        }
-        if (!text.contains("\"AutoencoderKL\"")) {
-            return out; // not a diffusers VAE config (e.g. test data or another component's)
-        }
-        Matcher m = SCALING.matcher(text);
-        try {
-            if (m.find()) {
-                out[0] = m.group(1).equals("null") ? 1.0 : Double.parseDouble(m.group(1));
-            }
-            m = SHIFT.matcher(text);
-            if (m.find()) {
-                out[1] = m.group(1).equals("null") ? 0.0 : Double.parseDouble(m.group(1));
-            }
-        } catch (NumberFormatException e) {
-            throw new ModelLoadException(config, "scaling_factor and shift_factor must be numbers, found " + e
-                    .getMessage(), e);
-        }
-        return out;
-    }
-
-    /** Loads a checkpoint with the given latent scaling and shift. */
+    /** Loads a checkpoint with the given latent scaling and shift (the GroupNorm groups as declared). */
     public static OnnxVae load(Path checkpoint, OnnxOptions sessionConfig, double scalingFactor, double shiftFactor) {
+        return load(checkpoint, sessionConfig, new double[] {scalingFactor, shiftFactor});
+    }
+
+    /** @param scaling {scaling, shift}, or null for the declared ones */
+    private static OnnxVae load(Path checkpoint, OnnxOptions sessionConfig, double[] scaling) {
         long start = System.nanoTime();
         TensorSource source = Safetensors.open(checkpoint);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             VaeWeights weights = VaeWeights.of(source, checkpoint);
-            VaeConfig config = VaeConfig.infer(weights).withLatentScaling(scalingFactor, shiftFactor);
+            VaeConfig config = VaeFileConfig.read(weights, checkpoint, source.metadata());
+            if (scaling != null) {
+                config = config.withLatentScaling(scaling[0], scaling[1]);
+            }
             GraphSession enc = null;
             GraphSession dec = null;
             if (config.hasEncoder()) {

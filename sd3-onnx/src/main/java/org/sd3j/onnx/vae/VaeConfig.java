@@ -18,16 +18,32 @@ import org.sd3j.model.LatentFormat;
  * @param hasDecoder      whether the checkpoint holds the decoder
  * @param scalingFactor   latent scaling between VAE and denoiser space (SD3: 1.5305)
  * @param shiftFactor     latent shift (SD3: 0.0609)
+ * @param normGroups      GroupNorm groups ({@code norm_num_groups}; 32 for SD3, whose finest level then has 4 channels
+ *                        per group). Not in the weights' shapes: SD3's unless a diffusers {@code config.json} or the
+ *                        file's metadata says otherwise. The graphs need every level's channels to be a multiple
  */
 public record VaeConfig(int[] levelChannels, int resBlocks, int zChannels, int imageChannels, boolean hasEncoder,
-                        boolean hasDecoder, double scalingFactor, double shiftFactor) {
+                        boolean hasDecoder, double scalingFactor, double shiftFactor, int normGroups) {
     /** SD3's latent scaling factor (sd3_impls.SD3LatentFormat), used when the checkpoint carries no config. */
     public static final double SD3_SCALING_FACTOR = 1.5305;
     /** SD3's latent shift factor (sd3_impls.SD3LatentFormat), used when the checkpoint carries no config. */
     public static final double SD3_SHIFT_FACTOR = 0.0609;
+    /** SD3's GroupNorm groups (diffusers' {@code norm_num_groups} default). */
+    public static final int SD3_NORM_GROUPS = 32;
 
+    /** @throws IllegalArgumentException if {@code normGroups < 1} */
     public VaeConfig {
         levelChannels = levelChannels.clone();
+        if (normGroups < 1) {
+            throw new IllegalArgumentException("normGroups must be >= 1, found " + normGroups);
+        }
+    }
+
+    /** A config with SD3's 32 GroupNorm groups. */
+    public VaeConfig(int[] levelChannels, int resBlocks, int zChannels, int imageChannels, boolean hasEncoder,
+                     boolean hasDecoder, double scalingFactor, double shiftFactor) {
+        this(levelChannels, resBlocks, zChannels, imageChannels, hasEncoder, hasDecoder, scalingFactor, shiftFactor,
+                SD3_NORM_GROUPS);
     }
 
     @Override
@@ -52,10 +68,20 @@ public record VaeConfig(int[] levelChannels, int resBlocks, int zChannels, int i
 
     /** This config with another latent scaling and shift (e.g. from a diffusers {@code vae/config.json}). */
     public VaeConfig withLatentScaling(double scaling, double shift) {
-        return new VaeConfig(levelChannels, resBlocks, zChannels, imageChannels, hasEncoder, hasDecoder, scaling, shift);
+        return new VaeConfig(levelChannels, resBlocks, zChannels, imageChannels, hasEncoder, hasDecoder, scaling, shift,
+                normGroups);
     }
 
-    /** Infers the geometry from the weights' shapes; SD3's latent scaling and shift. */
+    /**
+     * This config with another number of GroupNorm groups (e.g. from a diffusers {@code vae/config.json}'s
+     * {@code norm_num_groups}).
+     */
+    public VaeConfig withNormGroups(int groups) {
+        return new VaeConfig(levelChannels, resBlocks, zChannels, imageChannels, hasEncoder, hasDecoder,
+                scalingFactor, shiftFactor, groups);
+    }
+
+    /** Infers the geometry from the weights' shapes; SD3's latent scaling and shift, SD3's 32 GroupNorm groups. */
     public static VaeConfig infer(VaeWeights w) {
         boolean enc = w.has("encoder.conv_in.weight");
         boolean dec = w.has("decoder.conv_in.weight");
@@ -115,18 +141,19 @@ public record VaeConfig(int[] levelChannels, int resBlocks, int zChannels, int i
                 && ((VaeConfig) o).imageChannels == imageChannels && ((VaeConfig) o).hasEncoder == hasEncoder
                 && ((VaeConfig) o).hasDecoder == hasDecoder
                 && Double.compare(((VaeConfig) o).scalingFactor, scalingFactor) == 0
-                && Double.compare(((VaeConfig) o).shiftFactor, shiftFactor) == 0;
+                && Double.compare(((VaeConfig) o).shiftFactor, shiftFactor) == 0
+                && ((VaeConfig) o).normGroups == normGroups;
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(levelChannels) * 31 + resBlocks * 17 + zChannels;
+        return Arrays.hashCode(levelChannels) * 31 + resBlocks * 17 + zChannels + 7 * normGroups;
     }
 
     @Override
     public String toString() {
         return "VaeConfig[channels=" + Arrays.toString(levelChannels) + ", resBlocks=" + resBlocks + ", z="
                 + zChannels + ", encoder=" + hasEncoder + ", decoder=" + hasDecoder + ", scaling=" + scalingFactor
-                + ", shift=" + shiftFactor + "]";
+                + ", shift=" + shiftFactor + (normGroups == SD3_NORM_GROUPS ? "" : ", normGroups=" + normGroups) + "]";
     }
 }

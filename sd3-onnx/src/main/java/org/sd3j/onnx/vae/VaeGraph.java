@@ -8,15 +8,20 @@ import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.GraphBuilder;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.graph.Value;
+import org.sd3j.onnx.mmdit.MmditGraph;
 
 /**
  * The SD3 autoencoder as ONNX graphs, following Stability's reference {@code sd3_impls.py} ({@code VAEEncoder},
  * {@code VAEDecoder}, {@code ResnetBlock}, {@code AttnBlock}, {@code Downsample}, {@code Upsample},
- * {@code Normalize}): GroupNorm(32 groups, eps 1e-6, affine), SiLU, ResNet blocks with a 1x1 shortcut where the
- * channels change, single-head mid-block attention (scale {@code C^-1/2}), downsampling by a right/bottom zero pad
- * and a stride-2 3x3 convolution, upsampling by nearest x2 and a 3x3 convolution. Batch and spatial dimensions
+ * {@code Normalize}): GroupNorm ({@link VaeConfig#normGroups()} groups, 32 in SD3; eps 1e-6, affine), SiLU, ResNet
+ * blocks with a 1x1 shortcut where the channels change, single-head mid-block attention (scale {@code C^-1/2}),
+ * downsampling by a right/bottom zero pad and a stride-2 3x3 convolution, upsampling by nearest x2 and a 3x3
+ * convolution. Batch and spatial dimensions
  * stay symbolic. Names follow the optimum export (SPEC §6): decoder {@code latent_sample -> sample}, encoder
  * {@code sample -> latent_parameters}.
+ *
+ * <p>{@link #emitEncoder} and {@link #emitDecoder} add the same computation to a caller's graph (a training step
+ * chains both, with the attention as primitive ops that autodiff can differentiate).
  */
 public final class VaeGraph {
     public static final String DECODER_INPUT = "latent_sample";
@@ -24,15 +29,18 @@ public final class VaeGraph {
     public static final String ENCODER_INPUT = "sample";
     public static final String ENCODER_OUTPUT = "latent_parameters";
 
-    static final int GROUPS = 32;
     static final double EPS = 1e-6;
 
     private final GraphBuilder g;
     private final VaeWeights w;
+    private final int groups;
+    private final MmditGraph.Attention attentionKind;
 
-    private VaeGraph(GraphBuilder g, VaeWeights w) {
+    private VaeGraph(GraphBuilder g, VaeWeights w, int groups, MmditGraph.Attention attentionKind) {
         this.g = g;
         this.w = w;
+        this.groups = groups;
+        this.attentionKind = attentionKind;
     }
 
     /** The decoder: {@code latent_sample [B, z, h, w]} (VAE space) -> {@code sample [B, 3, h*f, w*f]}. */
@@ -41,9 +49,25 @@ public final class VaeGraph {
             throw new IllegalArgumentException("config must have a decoder, found " + config);
         }
         GraphBuilder g = new GraphBuilder("vae_decoder");
-        VaeGraph v = new VaeGraph(g, weights);
         Value z = g.input(DECODER_INPUT, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(config.zChannels()),
                 Dim.symbol("latent_height"), Dim.symbol("latent_width"));
+        g.output(emitDecoder(g, config, weights, MmditGraph.Attention.FUSED, z), DECODER_OUTPUT);
+        return g.build();
+    }
+
+    /**
+     * Adds the decoder to {@code g}: {@code latents [B, z, h, w]} (VAE space) -> the image {@code [B, 3, h*f, w*f]},
+     * weights declared under their canonical names.
+     *
+     * @param attention {@code PRIMITIVE} for graphs that autodiff differentiates, {@code FUSED} for inference
+     */
+    public static Value emitDecoder(GraphBuilder g, VaeConfig config, VaeWeights weights,
+                                    MmditGraph.Attention attention, Value latents) {
+        if (!config.hasDecoder()) {
+            throw new IllegalArgumentException("config must have a decoder, found " + config);
+        }
+        VaeGraph v = new VaeGraph(g, weights, config.normGroups(), attention);
+        Value z = latents;
         int[] ch = config.levelChannels();
         int levels = ch.length;
         int top = ch[levels - 1];
@@ -60,9 +84,7 @@ public final class VaeGraph {
             }
         }
         h = g.silu(v.groupNorm("decoder.norm_out", h, in));
-        h = v.conv("decoder.conv_out", h, config.imageChannels(), in, 3, 1, pad1());
-        g.output(h, DECODER_OUTPUT);
-        return g.build();
+        return v.conv("decoder.conv_out", h, config.imageChannels(), in, 3, 1, pad1());
     }
 
     /** The encoder: {@code sample [B, 3, H, W]} in [-1, 1] -> {@code latent_parameters [B, 2z, H/f, W/f]}. */
@@ -71,9 +93,25 @@ public final class VaeGraph {
             throw new IllegalArgumentException("config must have an encoder, found " + config);
         }
         GraphBuilder g = new GraphBuilder("vae_encoder");
-        VaeGraph v = new VaeGraph(g, weights);
         Value x = g.input(ENCODER_INPUT, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(config.imageChannels()),
                 Dim.symbol("height"), Dim.symbol("width"));
+        g.output(emitEncoder(g, config, weights, MmditGraph.Attention.FUSED, x), ENCODER_OUTPUT);
+        return g.build();
+    }
+
+    /**
+     * Adds the encoder to {@code g}: {@code images [B, 3, H, W]} in [-1, 1] -> the moments {@code [B, 2z, H/f, W/f]}
+     * (mean, then log-variance), weights declared under their canonical names.
+     *
+     * @param attention {@code PRIMITIVE} for graphs that autodiff differentiates, {@code FUSED} for inference
+     */
+    public static Value emitEncoder(GraphBuilder g, VaeConfig config, VaeWeights weights,
+                                    MmditGraph.Attention attention, Value images) {
+        if (!config.hasEncoder()) {
+            throw new IllegalArgumentException("config must have an encoder, found " + config);
+        }
+        VaeGraph v = new VaeGraph(g, weights, config.normGroups(), attention);
+        Value x = images;
         int[] ch = config.levelChannels();
         int levels = ch.length;
         Value h = v.conv("encoder.conv_in", x, ch[0], config.imageChannels(), 3, 1, pad1());
@@ -90,9 +128,7 @@ public final class VaeGraph {
         }
         h = v.mid("encoder.mid", h, in);
         h = g.silu(v.groupNorm("encoder.norm_out", h, in));
-        h = v.conv("encoder.conv_out", h, 2 * config.zChannels(), in, 3, 1, pad1());
-        g.output(h, ENCODER_OUTPUT);
-        return g.build();
+        return v.conv("encoder.conv_out", h, 2 * config.zChannels(), in, 3, 1, pad1());
     }
 
     private static long[] pad1() {
@@ -116,17 +152,17 @@ public final class VaeGraph {
     }
 
     /**
-     * GroupNorm(32, eps 1e-6, affine) over NCHW, composed: reshape to {@code [B, 32, -1]}, mean and biased variance
-     * per group, normalize, reshape back, per-channel scale and shift.
+     * GroupNorm(groups, eps 1e-6, affine) over NCHW, composed: reshape to {@code [B, groups, -1]}, mean and biased
+     * variance per group, normalize, reshape back, per-channel scale and shift.
      */
     private Value groupNorm(String module, Value x, int channels) {
-        if (channels % GROUPS != 0) {
-            throw new IllegalArgumentException("channels must be a multiple of " + GROUPS + " for GroupNorm, found "
+        if (channels % groups != 0) {
+            throw new IllegalArgumentException("channels must be a multiple of " + groups + " for GroupNorm, found "
                     + channels + " at " + module);
         }
         try (GraphBuilder.Scope s = g.scope(module)) {
             Value shape = g.shape(x);
-            Value grouped = g.reshape(x, 0, GROUPS, -1);
+            Value grouped = g.reshape(x, 0, groups, -1);
             Value mean = g.reduceMean(grouped, true, 2);
             Value centered = g.sub(grouped, mean);
             Value var = g.reduceMean(g.mul(centered, centered), true, 2);
@@ -162,9 +198,15 @@ public final class VaeGraph {
         Value shape = g.shape(x);
         // b c h w -> b (h w) c
         Value qs = g.transpose(g.reshape(q, 0, c, -1), 0, 2, 1);
-        Value ks = g.transpose(g.reshape(k, 0, c, -1), 0, 2, 1);
         Value vs = g.transpose(g.reshape(v, 0, c, -1), 0, 2, 1);
-        Value a = g.multiHeadAttention(qs, ks, vs, 1);
+        Value a;
+        if (attentionKind == MmditGraph.Attention.FUSED) {
+            a = g.multiHeadAttention(qs, g.transpose(g.reshape(k, 0, c, -1), 0, 2, 1), vs, 1);
+        } else {
+            Value kt = g.reshape(k, 0, c, -1); // [B, C, hw]: k already transposed for the scores
+            Value scores = g.matMul(g.mul(qs, g.scalar((float) (1 / Math.sqrt(c)))), kt);
+            a = g.matMul(g.softmax(scores, -1), vs);
+        }
         Value back = g.reshapeTo(g.transpose(a, 0, 2, 1), shape, x.shape());
         Value h = conv1x1(module + ".proj_out", back, c, c);
         return g.add(x, h);

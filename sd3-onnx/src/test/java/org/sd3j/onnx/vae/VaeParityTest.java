@@ -11,6 +11,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.sd3j.model.LatentDistribution;
 import org.sd3j.model.LatentFormat;
+import org.sd3j.onnx.graph.Dim;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.GraphBuilder;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.graph.Value;
+import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
@@ -95,6 +101,33 @@ class VaeParityTest {
             assertThat(diff("encode_32x32 logvar", d.logvar(), g.toFloatTensor("logvar_f64"))).isLessThan(TOLERANCE);
             assertThat(diff("encode_32x32 sample", d.sample(g.toFloatTensor("eps")), g.toFloatTensor("sample_f64")))
                     .isLessThan(TOLERANCE);
+        }
+    }
+
+    @Test
+    void primitiveAttentionAtStaticSizesMatchesReference() {
+        // How a training graph emits the autoencoder: attention as MatMul-Softmax-MatMul, every size static.
+        Path file = resource("weights.safetensors");
+        try (TensorSource w = Safetensors.open(file);
+             TensorSource g = Safetensors.open(resource("encode_32x32.safetensors"))) {
+            VaeWeights weights = VaeWeights.of(w, file);
+            VaeConfig config = VaeConfig.infer(weights);
+            Tensor image = g.toFloatTensor("image");
+            GraphBuilder b = new GraphBuilder("vae_primitive");
+            Value x = b.input("images", ElementType.FLOAT, Dim.of(image.dim(0)), Dim.of(3), Dim.of(image.dim(2)),
+                    Dim.of(image.dim(3)));
+            Value moments = VaeGraph.emitEncoder(b, config, weights, MmditGraph.Attention.PRIMITIVE, x);
+            Value mean = b.slice(moments, 1, 0, config.zChannels());
+            b.output(moments, "moments");
+            b.output(VaeGraph.emitDecoder(b, config, weights, MmditGraph.Attention.PRIMITIVE, mean), "decoded");
+            try (GraphSession s = GraphSession.create(b.build(), OnnxOptions.cpu(),
+                    GraphSession.WeightBinding.INPUTS)) {
+                var out = s.run(java.util.Map.of("images", image));
+                LatentDistribution d = LatentDistribution.fromMoments(out.get("moments"));
+                assertThat(diff("primitive mean", d.mean(), g.toFloatTensor("mean_f64"))).isLessThan(TOLERANCE);
+                assertThat(diff("primitive logvar", d.logvar(), g.toFloatTensor("logvar_f64"))).isLessThan(TOLERANCE);
+                assertThat(diff("primitive decode", out.get("decoded"), vae.decode(d.mean()))).isLessThan(TOLERANCE);
+            }
         }
     }
 

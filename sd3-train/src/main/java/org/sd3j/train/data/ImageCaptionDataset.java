@@ -218,7 +218,8 @@ public final class ImageCaptionDataset {
         skipped.add(new SkippedImage(file, reason, detail));
     }
 
-    private static List<Path> listImages(Path root) {
+    /** The image files under {@code root}, hidden ones left out, sorted by relative path. */
+    static List<Path> listImages(Path root) {
         try (Stream<Path> walk = Files.walk(root)) {
             return walk.filter(p -> !isHidden(root, p))
                     .filter(Files::isRegularFile)

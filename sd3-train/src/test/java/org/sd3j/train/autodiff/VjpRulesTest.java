@@ -219,6 +219,38 @@ class VjpRulesTest {
         }
 
         @Test
+        void expandAsTheVaeUpsamplesByNearestNeighbour() {
+            // [B, C, H, W] -> [B, C, H, 1, W, 1] -> broadcast x2 on both -> [B, C, 2H, 2W], the batch symbolic.
+            check().input("x", -1, 1, 2, 3, 2, 3).symbolicFirstDim("x").check((g, v) -> {
+                Value x = v.get("x");
+                Value e = g.expand(g.unsqueeze(x, 3, 5), g.int64s(1, 1, 1, 2, 1, 2));
+                Value up = g.reshapeTo(e, g.mul(g.shape(x), g.int64s(1, 1, 2, 2)),
+                        List.of(x.dim(0), Dim.of(3), Dim.of(4), Dim.of(6)));
+                return g.mul(up, up);
+            });
+        }
+
+        @Test
+        void expandAddingLeadingAxesAndBroadcastingAStaticOne() {
+            check().input("x", -1, 1, 3, 1).check((g, v) -> {
+                Value e = g.expand(v.get("x"), g.int64s(2, 3, 4));
+                return g.reshapeTo(g.mul(e, e), g.int64s(2, 3, 4), List.of(Dim.of(2), Dim.of(3), Dim.of(4)));
+            });
+        }
+
+        @Test
+        void expandOfARunTimeSizeThatMayBeBroadcastIsRefused() {
+            GraphBuilder g = new GraphBuilder("expand");
+            Value x = g.input("x", ElementType.DOUBLE, Dim.symbol("n"), Dim.of(3));
+            Value e = g.expand(x, g.int64s(4, 3));
+            Value loss = g.reduceSum(g.reshape(e, -1), false, 0);
+            assertThatThrownBy(() -> Autodiff.gradients(g, loss, List.of(x)))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining("no gradient rule for Expand")
+                    .hasMessageContaining("may have been broadcast");
+        }
+
+        @Test
         void staticSlice() {
             check().input("x", -1, 1, 2, 6).check((g, v) -> g.slice(g.mul(v.get("x"), v.get("x")), 1, 2, 5));
         }

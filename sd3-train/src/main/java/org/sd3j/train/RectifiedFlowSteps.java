@@ -1,0 +1,146 @@
+package org.sd3j.train;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import org.sd3j.internal.Closeables;
+import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.mmdit.MmditGraph;
+import org.sd3j.tensor.Tensor;
+import org.sd3j.train.data.BatchIterator;
+import org.sd3j.train.data.CachedDataset;
+import org.sd3j.train.data.IterationState;
+import org.sd3j.train.data.TrainingBatch;
+import org.sd3j.train.step.RectifiedFlowStep;
+
+/**
+ * Rectified-flow micro-batches for {@link TrainingLoop} ({@link LoraTrainer}, {@link FullParameterTrainer}):
+ * batches from a {@link CachedDataset}, seeded per-step noise and timesteps, and the step graph run into buffers
+ * bound once per batch shape. Borrows the session; {@link #close()} releases the bindings. Not thread-safe.
+ */
+final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable {
+    private static final String EPOCH = "data.epoch";
+    private static final String INDEX = "data.index";
+
+    private final TrainingSettings settings;
+    private final GraphSession session;
+    private final CachedDataset data;
+    private final Map<String, Tensor> parameters;
+    /** Step-graph input name -> parameter name. */
+    private final Map<String, String> parameterOf;
+    private final List<String> trainableInputs;
+    private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
+    private BatchIterator batches;
+    private Buffers last;
+
+    /**
+     * @param parameters      the trained tensors by name
+     * @param trainableInputs the step graph's inputs fed from them, in its output order
+     * @param parameterOf     step-graph input name -> parameter name
+     */
+    RectifiedFlowSteps(TrainingSettings settings, GraphSession session, CachedDataset data,
+                       Map<String, Tensor> parameters, List<String> trainableInputs, Map<String, String> parameterOf) {
+        this.settings = settings;
+        this.session = session;
+        this.data = data;
+        this.parameters = parameters;
+        this.trainableInputs = trainableInputs;
+        this.parameterOf = parameterOf;
+    }
+
+    @Override
+    public void seek(Map<String, Long> position) {
+        IterationState state = position.isEmpty() ? IterationState.START
+                : new IterationState(Math.toIntExact(position.get(EPOCH)), Math.toIntExact(position.get(INDEX)));
+        // Each batch is consumed by its step before the next is read, so the iterator may overwrite its tensors.
+        batches = data.reusingIterator(state);
+    }
+
+    @Override
+    public Map<String, Long> position() {
+        IterationState state = batches.state();
+        Map<String, Long> out = new LinkedHashMap<>();
+        out.put(EPOCH, (long) state.epoch());
+        out.put(INDEX, (long) state.index());
+        return out;
+    }
+
+    @Override
+    public double run(long step, int micro) {
+        TrainingBatch batch = batches.next();
+        Tensor x0 = batch.latents();
+        Tensor context = batch.conditioning().context();
+        List<Integer> shape = List.of(x0.dim(0), x0.dim(1), x0.dim(2), x0.dim(3), context.dim(1));
+        Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape()));
+        // Every draw of this micro-step from a generator of its own: a resumed run draws the same numbers.
+        SplittableRandom random = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + step * 1_000_003L
+                + micro);
+        for (int i = 0; i < b.noise.size(); i++) {
+            b.noise.set(i, (float) random.nextGaussian());
+        }
+        double[] t = settings.timesteps().sample(random, x0.dim(0));
+        for (int i = 0; i < t.length; i++) {
+            b.sigma.set(i, (float) t[i]);
+        }
+        Tensor[] inputs = new Tensor[5 + trainableInputs.size()];
+        inputs[0] = x0;
+        inputs[1] = b.noise;
+        inputs[2] = b.sigma;
+        inputs[3] = context;
+        inputs[4] = batch.conditioning().pooled();
+        for (int i = 0; i < trainableInputs.size(); i++) {
+            inputs[5 + i] = parameters.get(parameterOf.get(trainableInputs.get(i)));
+        }
+        b.binding.run(b.outputs, inputs);
+        last = b;
+        return b.loss.get(0);
+    }
+
+    @Override
+    public Map<String, Tensor> gradients() {
+        return last.gradients;
+    }
+
+    /** Buffers and the bound session for one batch shape. */
+    private final class Buffers {
+        final Tensor noise;
+        final Tensor sigma;
+        final Tensor loss = Tensor.zeros();
+        final Map<String, Tensor> gradients = new LinkedHashMap<>();
+        final Tensor[] outputs;
+        final GraphSession.Binding binding;
+
+        Buffers(int[] latentShape) {
+            noise = Tensor.zeros(latentShape);
+            sigma = Tensor.zeros(latentShape[0]);
+            List<String> outputNames = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
+            outputs = new Tensor[1 + trainableInputs.size()];
+            outputs[0] = loss;
+            for (int i = 0; i < trainableInputs.size(); i++) {
+                String p = parameterOf.get(trainableInputs.get(i));
+                Tensor g = Tensor.zeros(parameters.get(p).shape());
+                gradients.put(p, g);
+                outputs[1 + i] = g;
+                outputNames.add(RectifiedFlowStep.GRAD + trainableInputs.get(i));
+            }
+            List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
+                    RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
+            varying.addAll(trainableInputs);
+            binding = session.bind(Map.of(), varying, outputNames);
+        }
+    }
+
+    @Override
+    public void close() {
+        List<AutoCloseable> all = new ArrayList<>();
+        for (Buffers b : buffers.values()) {
+            all.add(b.binding);
+        }
+        buffers.clear();
+        Closeables.closeAll(all);
+    }
+}
