@@ -107,40 +107,68 @@ public final class DefaultModelWriter {
      *             {@value DefaultModel#INDEX}) is replaced, any other non-empty folder is refused
      */
     public static void main(String[] args) {
-        if (args.length != 1) {
-            throw new IllegalArgumentException("arguments must be one output folder, found " + List.of(args));
+        if (args.length != 1 && args.length != 2) {
+            throw new IllegalArgumentException("arguments must be an output folder and optionally the trained "
+                    + "weights file, found " + List.of(args));
         }
         Path out = Path.of(args[0]);
         if (Files.isRegularFile(out.resolve(DefaultModel.INDEX))) {
             deleteTree(out);
         }
-        write(out);
+        Path trained = args.length == 2 ? Path.of(args[1]) : null;
+        if (trained != null && !Files.isRegularFile(trained)) {
+            LOG.warn("No trained weights at {}: the default model gets random weights", trained);
+            trained = null;
+        }
+        write(out, trained == null ? Weights.PLACEHOLDER : Weights.trained(trained));
+    }
+
+    /** {@link #write(Path, Weights)} with random weights ({@link Weights#PLACEHOLDER}). */
+    public static Path write(Path outputDir) {
+        return write(outputDir, Weights.PLACEHOLDER);
     }
 
     /**
      * Writes the optimum folder (see the class comment) into {@code outputDir}, which must be absent or empty; the
-     * intermediate checkpoint lives in a temp folder that is deleted afterwards.
+     * intermediate checkpoint lives in a temp folder that is deleted afterwards. With trained weights, the
+     * scheduler's shift is the recipe's ({@link DefaultModelRecipe#SHIFT}) and their training provenance goes into
+     * {@code model_index.json}.
      *
      * @return {@code outputDir}
      * @throws IllegalArgumentException if {@code outputDir} is a file or a non-empty folder
      * @throws Sd3Exception             if writing fails
      */
-    public static Path write(Path outputDir) {
+    public static Path write(Path outputDir, Weights weights) {
         requireEmpty(outputDir);
         Path work = null;
         try {
             work = Files.createTempDirectory("sd3j-default-model-");
-            Path checkpoint = writeCheckpoint(work);
+            Path checkpoint = writeCheckpoint(work, weights);
             CheckpointConverter.Options options = CheckpointConverter.Options.defaults()
                     .withClipHeads(EncoderRole.CLIP_L, CLIP_HEADS)
                     .withClipHeads(EncoderRole.CLIP_G, CLIP_HEADS)
                     .withTokenizers(work);
             CheckpointConverter.convert(checkpoint, outputDir, options);
             Json.write(outputDir.resolve(CheckpointConverter.TRANSFORMER).resolve("config.json"), transformerConfig());
-            addProvenance(outputDir.resolve("model_index.json"), countParameters(checkpoint));
+            Map<String, String> training = new LinkedHashMap<>();
+            if (weights.transformer() != null) {
+                try (TensorSource s = Safetensors.open(weights.transformer())) {
+                    s.metadata().forEach((k, v) -> {
+                        if (k.startsWith("training.")) {
+                            training.put(k.substring("training.".length()), v);
+                        }
+                    });
+                }
+                Map<String, Object> scheduler = new LinkedHashMap<>();
+                scheduler.put("_class_name", "FlowMatchEulerDiscreteScheduler");
+                scheduler.put("num_train_timesteps", 1000);
+                scheduler.put("shift", DefaultModelRecipe.SHIFT);
+                Json.write(outputDir.resolve("scheduler").resolve("scheduler_config.json"), scheduler);
+            }
+            addProvenance(outputDir.resolve("model_index.json"), countParameters(checkpoint), training);
             List<String> files = writeIndex(outputDir);
-            LOG.info("Wrote the default model ({} files, {} bytes) to {}", files.size(), folderBytes(outputDir),
-                    outputDir);
+            LOG.info("Wrote the default model ({} files, {} bytes, {}) to {}", files.size(), folderBytes(outputDir),
+                    weights.transformer() != null ? "trained" : "random weights", outputDir);
             return outputDir;
         } catch (IOException e) {
             throw new Sd3Exception("Cannot write the default model to " + outputDir + ": " + e.getMessage(), e);
@@ -541,13 +569,18 @@ public final class DefaultModelWriter {
         return m;
     }
 
-    private static void addProvenance(Path modelIndex, long parameters) throws IOException {
+    private static void addProvenance(Path modelIndex, long parameters, Map<String, String> training)
+            throws IOException {
         @SuppressWarnings("unchecked")
         Map<String, Object> index = Json.MAPPER.readValue(modelIndex.toFile(), LinkedHashMap.class);
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("generator", DefaultModelWriter.class.getName());
         p.put("seed", SEED);
-        p.put("weights", WEIGHTS_NOTE);
+        p.put("weights", training.isEmpty() ? WEIGHTS_NOTE : "trained from scratch by " + DefaultModelRecipe.class
+                .getSimpleName() + " (sd3 train-default-model)");
+        if (!training.isEmpty()) {
+            p.put("training", new LinkedHashMap<>(training));
+        }
         p.put("image_size", IMAGE_SIZE);
         p.put("latent_size", LATENT_SIZE);
         p.put("parameters", parameters);
