@@ -46,8 +46,9 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
             description = "The work folder (data, caches, checkpoints); created if missing.")
     Path work;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true,
-            description = "Where to write the trained MMDiT and VAE weights (safetensors).")
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Where to write the trained MMDiT and VAE weights (safetensors); needed unless --until "
+                    + "stops before the MMDiT.")
     Path output;
 
     @Option(names = "--images", paramLabel = "N", description = "Training images (default: 20000).")
@@ -66,6 +67,15 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
             description = "Start from earlier trained weights (e.g. the shipped ones) instead of from scratch: keeps "
                     + "their autoencoder and trains their MMDiT --steps more steps.")
     Path continueFrom;
+
+    @Option(names = "--vae-from", paramLabel = "FILE",
+            description = "Continue training this autoencoder (e.g. one an earlier run wrote) instead of a new one.")
+    Path vaeFrom;
+
+    @Option(names = "--until", paramLabel = "STAGE", defaultValue = "mmdit",
+            converter = StageConverter.class,
+            description = "The last stage to run: data, autoencoder, cache or mmdit (default: ${DEFAULT-VALUE}).")
+    DefaultModelRecipe.Stage until;
 
     @Mixin
     RuntimeOptions runtime;
@@ -96,7 +106,16 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         try (CancelOnShutdown cancel = CancelOnShutdown.register()) {
             cancel.track(() -> stop.set(true), TrainCommand.TRAINING_GRACE);
-            Path written = DefaultModelRecipe.run(work, plan, onnx, output, continueFrom,
+            if (output == null && until == DefaultModelRecipe.Stage.MMDIT) {
+                throw new ParameterException(spec.commandLine(), "Missing --output FILE: where to write the trained "
+                        + "weights");
+            }
+            if (continueFrom != null && vaeFrom != null) {
+                throw new ParameterException(spec.commandLine(), "--vae-from and --continue-from exclude each other:"
+                        + " continuing keeps the earlier model's autoencoder");
+            }
+            Path written = DefaultModelRecipe.run(work, plan, onnx, output,
+                    new DefaultModelRecipe.Start(continueFrom, vaeFrom, until),
                     new DefaultModelRecipe.Listener() {
                 private long lastPrint;
 
@@ -141,6 +160,20 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
             out.println("Wrote " + written);
         }
         return 0;
+    }
+
+    /** {@code data} / {@code autoencoder} / {@code cache} / {@code mmdit}. */
+    static final class StageConverter implements picocli.CommandLine.ITypeConverter<DefaultModelRecipe.Stage> {
+        @Override
+        public DefaultModelRecipe.Stage convert(String value) {
+            for (DefaultModelRecipe.Stage s : DefaultModelRecipe.Stage.values()) {
+                if (s.name().equalsIgnoreCase(value.strip())) {
+                    return s;
+                }
+            }
+            throw new picocli.CommandLine.TypeConversionException("expected data, autoencoder, cache or mmdit, "
+                    + "found " + value);
+        }
     }
 
     private void require(boolean ok, String message) {

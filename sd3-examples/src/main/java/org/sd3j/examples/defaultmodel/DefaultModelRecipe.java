@@ -89,6 +89,7 @@ public final class DefaultModelRecipe {
      * @param images     training images generated
      * @param vaeSteps   autoencoder optimizer steps
      * @param vaeBatch   autoencoder images per step
+     * @param vaeLearningRate autoencoder learning rate (after 100 warm-up steps)
      * @param steps      MMDiT optimizer steps
      * @param batch      MMDiT samples per step
      * @param learningRate MMDiT peak learning rate (after a linear warm-up of {@code warmup} steps)
@@ -130,30 +131,54 @@ public final class DefaultModelRecipe {
         public abstract void stage(String what);
     }
 
-    /**
-     * Runs every stage not done yet in {@code work} and writes the trained weights to {@code output}.
-     *
-     * @return {@code output}, or null when a stop was requested before the end (run again to continue)
-     */
-    public static Path run(Path work, Plan plan, OnnxOptions onnx, Path output, Listener listener) {
-        return run(work, plan, onnx, output, null, listener);
+    /** The stages, in order. */
+    public enum Stage {
+        DATA, AUTOENCODER, CACHE, MMDIT
     }
 
     /**
-     * {@link #run(Path, Plan, OnnxOptions, Path, Listener)}, but starting from earlier trained weights (a file this
-     * recipe wrote, e.g. the shipped one) instead of from scratch: its VAE is kept as it is (no autoencoder stage)
-     * and its MMDiT trains for {@code plan.steps()} more steps, with a fresh optimizer state.
+     * Where a run starts and where it stops.
      *
-     * @param continueFrom the earlier output, or null to train from scratch
+     * @param continueFrom an earlier output (e.g. the shipped weights) whose VAE is kept and whose MMDiT trains
+     *                     further (fresh optimizer state), or null to train from scratch
+     * @param vaeFrom      an autoencoder file to continue training (fresh optimizer state) instead of a new one, or
+     *                     null
+     * @param until        the last stage to run
      */
-    public static Path run(Path work, Plan plan, OnnxOptions onnx, Path output, Path continueFrom,
-                           Listener listener) {
+    public record Start(Path continueFrom, Path vaeFrom, Stage until) {
+        public Start {
+            if (until == null) {
+                throw new IllegalArgumentException("until must be a stage, found null");
+            }
+            if (continueFrom != null && vaeFrom != null) {
+                throw new IllegalArgumentException("vaeFrom must be null when continuing from " + continueFrom
+                        + " (its autoencoder is kept), found " + vaeFrom);
+            }
+        }
+
+        /** Every stage, from nothing. */
+        public static Start fromScratch() {
+            return new Start(null, null, Stage.MMDIT);
+        }
+    }
+
+    /**
+     * Runs every stage not done yet in {@code work} and writes the trained weights to {@code output}.
+     *
+     * @return {@code output}; with {@code until} before {@link Stage#MMDIT}, that stage's product (the data folder,
+     *         the autoencoder file, the cache folder); null when a stop was requested first (run again to continue)
+     */
+    public static Path run(Path work, Plan plan, OnnxOptions onnx, Path output, Start start, Listener listener) {
+        Path continueFrom = start.continueFrom();
         try {
             Files.createDirectories(work);
-                Path data = work.resolve("data");
+            Path data = work.resolve("data");
             if (!Files.isDirectory(data)) {
                 listener.stage("Generating " + plan.images() + " captioned images into " + data);
                 new ShapeDatasetWriter(SIZE).write(data, new SceneGenerator(DATA_SEED), plan.images());
+            }
+            if (start.until() == Stage.DATA) {
+                return data;
             }
             Path vae = work.resolve("vae").resolve("vae.safetensors");
             if (continueFrom != null && !Files.isRegularFile(vae)) {
@@ -161,9 +186,12 @@ public final class DefaultModelRecipe {
                 extractVae(continueFrom, vae);
             }
             if (!Files.isRegularFile(vae)) {
-                if (!trainVae(work.resolve("vae"), data, vae, plan, onnx, listener)) {
+                if (!trainVae(work.resolve("vae"), data, vae, plan, onnx, start.vaeFrom(), listener)) {
                     return null;
                 }
+            }
+            if (start.until() == Stage.AUTOENCODER) {
+                return vae;
             }
             Path base = work.resolve("base");
             Path checkpoint = base.resolve(DefaultModelWriter.CHECKPOINT);
@@ -198,6 +226,9 @@ public final class DefaultModelRecipe {
                 dataset = CachedDataset.open(cache, fingerprint, CachedDataset.Options.builder()
                         .batchSize(plan.batch()).seed(plan.seed()).build());
             }
+            if (start.until() == Stage.CACHE) {
+                return cacheDir;
+            }
             Path mmdit = work.resolve("mmdit");
             TrainingSettings settings = TrainingSettings.builder(plan.steps(), mmdit)
                     .optimizer(AdamWSettings.defaults().withLearningRate(plan.learningRate()))
@@ -223,8 +254,8 @@ public final class DefaultModelRecipe {
         }
     }
 
-    private static boolean trainVae(Path dir, Path data, Path out, Plan plan, OnnxOptions onnx, Listener listener)
-            throws IOException {
+    private static boolean trainVae(Path dir, Path data, Path out, Plan plan, OnnxOptions onnx, Path from,
+                                    Listener listener) throws IOException {
         List<Image> all = ImageFolder.read(data, new BucketSize(SIZE, SIZE));
         int held = Math.min(256, all.size() / 10);
         List<Image> heldOut = all.subList(0, held);
@@ -237,8 +268,12 @@ public final class DefaultModelRecipe {
                 .build();
         listener.stage("Training the autoencoder: " + plan.vaeSteps() + " steps of " + plan.vaeBatch()
                 + " images (" + train.size() + " training, " + heldOut.size() + " held out)");
-        try (AutoencoderTrainer trainer = AutoencoderTrainer.fromScratch(DefaultModelWriter.vaeConfig(), onnx,
-                settings)) {
+        if (from != null) {
+            listener.stage("Continuing the autoencoder of " + from);
+        }
+        try (AutoencoderTrainer trainer = from == null
+                ? AutoencoderTrainer.fromScratch(DefaultModelWriter.vaeConfig(), onnx, settings)
+                : AutoencoderTrainer.fromWeights(from, onnx, settings)) {
             List<Image> probe = heldOut.subList(0, Math.min(64, heldOut.size()));
             trainer.train(train, new Listener() {
                 @Override

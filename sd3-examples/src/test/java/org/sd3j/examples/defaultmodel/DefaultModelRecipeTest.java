@@ -1,0 +1,91 @@
+package org.sd3j.examples.defaultmodel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.GenerationResult;
+import org.sd3j.onnx.model.Sd3Model;
+import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.safetensors.DType;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
+import org.sd3j.onnx.vae.VaeFileConfig;
+
+/** The whole recipe at toy scale: every stage runs, resumes, continues, and its output builds a working model. */
+class DefaultModelRecipeTest {
+    @TempDir
+    Path dir;
+
+    private static final DefaultModelRecipe.Plan TOY = new DefaultModelRecipe.Plan(24, 2, 2, 1e-3, 2, 2, 3e-4, 1,
+            0.9, 5L);
+
+    @Test
+    void trainsEveryStageResumesAndItsOutputBuildsAModelThatGenerates() throws Exception {
+        Path work = dir.resolve("work");
+        List<String> stages = new ArrayList<>();
+        DefaultModelRecipe.Listener listener = new DefaultModelRecipe.Listener() {
+            @Override
+            public void stage(String what) {
+                stages.add(what);
+            }
+        };
+        Path vae = DefaultModelRecipe.run(work, TOY, OnnxOptions.cpu(), null,
+                new DefaultModelRecipe.Start(null, null, DefaultModelRecipe.Stage.AUTOENCODER), listener);
+        assertThat(vae).isEqualTo(work.resolve("vae/vae.safetensors"));
+        try (TensorSource s = Safetensors.open(vae)) {
+            assertThat(s.metadata()).containsEntry(VaeFileConfig.NORM_GROUPS, "8")
+                    .containsKey(VaeFileConfig.SCALING_FACTOR);
+        }
+        assertThat(work.resolve("data/metadata.jsonl")).isNotEmptyFile();
+
+        Path out = dir.resolve("weights.safetensors");
+        stages.clear();
+        assertThat(DefaultModelRecipe.run(work, TOY, OnnxOptions.cpu(), out, DefaultModelRecipe.Start.fromScratch(),
+                listener)).isEqualTo(out);
+        assertThat(stages).noneMatch(s -> s.startsWith("Generating") || s.startsWith("Training the autoencoder"));
+        try (TensorSource s = Safetensors.open(out)) {
+            assertThat(s.metadata()).containsEntry("training.steps", "2").containsKey("training.loss_curve")
+                    .containsEntry("vae." + VaeFileConfig.NORM_GROUPS, "8");
+            String qkv = DefaultModelWriter.MMDIT_PREFIX + "joint_blocks.0.x_block.attn.qkv.weight";
+            assertThat(s.info(qkv).dtype()).isEqualTo(DType.F16);
+            assertThat(s.names()).anyMatch(n -> n.startsWith(DefaultModelWriter.VAE_PREFIX));
+        }
+
+        Path folder = DefaultModelWriter.write(dir.resolve("model"), DefaultModelWriter.Weights.trained(out));
+        JsonNode index = Json.MAPPER.readTree(folder.resolve("model_index.json").toFile());
+        assertThat(index.get("_sd3j").get("training").get("steps").asText()).isEqualTo("2");
+        try (Sd3Model model = Sd3Model.load(folder, OnnxOptions.cpu())) {
+            assertThat(model.shift()).isEqualTo(DefaultModelRecipe.SHIFT);
+            GenerationResult r = model.pipelineBuilder().steps(2).seed(1).build().generate("a red circle");
+            assertThat(r.image().width()).isEqualTo(64);
+        }
+
+        // Continuing: the earlier VAE is kept, the MMDiT trains further, the provenance adds up.
+        Path more = dir.resolve("more.safetensors");
+        DefaultModelRecipe.run(dir.resolve("work2"), TOY, OnnxOptions.cpu(), more,
+                new DefaultModelRecipe.Start(out, null, DefaultModelRecipe.Stage.MMDIT), listener);
+        try (TensorSource s = Safetensors.open(more)) {
+            assertThat(s.metadata()).containsEntry("training.steps", "4")
+                    .containsEntry("training.continued_from_steps", "2");
+        }
+        assertThat(Files.exists(dir.resolve("work2/vae/checkpoint.safetensors"))).as("no autoencoder training")
+                .isFalse();
+    }
+
+    @Test
+    void startNeedsAStageAndKeepsAContinuedModelsAutoencoder() {
+        assertThatThrownBy(() -> new DefaultModelRecipe.Start(null, null, null))
+                .hasMessage("until must be a stage, found null");
+        assertThatThrownBy(() -> new DefaultModelRecipe.Start(Path.of("a"), Path.of("b"),
+                DefaultModelRecipe.Stage.MMDIT))
+                .hasMessage("vaeFrom must be null when continuing from a (its autoencoder is kept), found b");
+    }
+}
