@@ -19,6 +19,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -55,6 +56,13 @@ import org.sd3j.train.optim.GradientClipping;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class FullStepBenchmark {
+    /**
+     * ONNX Runtime's intra-op threads spinning between operators: off by default (a model's several sessions would
+     * take the cores from each other), on for a training run's one session ({@code sd3 train-default-model}).
+     */
+    @Param({"false", "true"})
+    public boolean spinning;
+
     private Path dir;
     private TensorSource source;
     private GraphSession session;
@@ -75,7 +83,8 @@ public class FullStepBenchmark {
         MmditWeights w = MmditWeights.of(source, ckpt, ElementType.FLOAT);
         MmditConfig cfg = MmditConfig.infer(w);
         RectifiedFlowStep.StepGraph step = RectifiedFlowStep.full(cfg, w, RectifiedFlowStep.Loss.VELOCITY_MSE);
-        session = GraphSession.create(step.graph(), OnnxOptions.cpu(), GraphSession.WeightBinding.INPUTS);
+        session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build(),
+                GraphSession.WeightBinding.INPUTS);
         Random r = new Random(1);
         List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
                 RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));

@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -47,6 +48,13 @@ import org.sd3j.tensor.Tensor;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class LoraStepBenchmark {
+    /**
+     * ONNX Runtime's intra-op threads spinning between operators: off by default (a model's several sessions would
+     * take the cores from each other), on for a training run's one session ({@code sd3 train-default-model}).
+     */
+    @Param({"false", "true"})
+    public boolean spinning;
+
     private Path dir;
     private TensorSource source;
     private GraphSession session;
@@ -64,7 +72,7 @@ public class LoraStepBenchmark {
                 k -> source.info(k + ".weight").shape());
         RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, w, adapter,
                 RectifiedFlowStep.Loss.VELOCITY_MSE);
-        session = GraphSession.create(step.graph(), OnnxOptions.cpu());
+        session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build());
         Random r = new Random(1);
         inputs.put(RectifiedFlowStep.X0, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
         inputs.put(RectifiedFlowStep.NOISE, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
