@@ -54,10 +54,10 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
     @Option(names = "--images", paramLabel = "N", description = "Training images (default: 20000).")
     Integer images;
 
-    @Option(names = "--vae-steps", paramLabel = "N", description = "Autoencoder steps (default: 3000).")
+    @Option(names = "--vae-steps", paramLabel = "N", description = "Autoencoder steps (default: 2000).")
     Long vaeSteps;
 
-    @Option(names = "--steps", paramLabel = "N", description = "MMDiT steps (default: 12000).")
+    @Option(names = "--steps", paramLabel = "N", description = "MMDiT steps (default: 20000).")
     Long steps;
 
     @Option(names = "--batch", paramLabel = "N", description = "MMDiT samples per step (default: 32).")

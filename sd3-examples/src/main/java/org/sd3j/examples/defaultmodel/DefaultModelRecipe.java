@@ -101,7 +101,7 @@ public final class DefaultModelRecipe {
                        double learningRate, long warmup, double emaDecay, long seed) {
         /** What the shipped model was trained with. */
         public static Plan defaults() {
-            return new Plan(20_000, 3_000, 16, 1e-3, 12_000, 32, 3e-4, 500, 0.999, 1L);
+            return new Plan(20_000, 2_000, 16, 1e-3, 20_000, 32, 3e-4, 500, 0.999, 1L);
         }
 
         public Plan withSteps(long mmditSteps) {
