@@ -18,6 +18,7 @@ import org.sd3j.train.optim.AdamWSettings;
 import org.sd3j.train.optim.Ema;
 import org.sd3j.train.optim.GradientAccumulator;
 import org.sd3j.train.optim.GradientClipping;
+import org.sd3j.train.optim.StateTensors;
 import org.sd3j.train.optim.LearningRateSchedule;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -188,6 +189,11 @@ final class TrainingLoop {
         optimizer.loadState(c.optimizer());
         if (ema != null && c.ema().isPresent()) {
             ema.loadState(c.ema().get());
+        } else if (ema != null) {
+            // A checkpoint of a run without an EMA: the average starts at the restored weights, not at the
+            // initial ones it was created from (which would drag it back for thousands of steps).
+            LOG.info("{} holds no EMA: the average starts at its weights", checkpointFile);
+            ema.loadState(new StateTensors(0, parameters));
         }
     }
 }

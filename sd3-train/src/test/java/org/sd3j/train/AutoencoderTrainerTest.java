@@ -99,6 +99,22 @@ class AutoencoderTrainerTest {
     }
 
     @Test
+    void anEmaAddedOnResumeStartsAtTheResumedWeightsNotAtTheInitialOnes() {
+        List<Image> images = ShapeImages.draw(1, 0, 4, 16, false);
+        Map<String, Tensor> trained = new java.util.LinkedHashMap<>();
+        try (AutoencoderTrainer t = AutoencoderTrainer.fromScratch(SMALLEST, OnnxOptions.cpu(),
+                small(2, "no-ema").emaDecay(0).build())) {
+            t.train(images, TrainingListener.NONE);
+            t.parameters().forEach((k, v) -> trained.put(k, v.copy()));
+        }
+        try (AutoencoderTrainer t = AutoencoderTrainer.fromScratch(SMALLEST, OnnxOptions.cpu(),
+                small(2, "no-ema").emaDecay(0.999).build())) {
+            assertThat(t.train(images, TrainingListener.NONE)).isEmpty(); // step 2 of 2: only the restore
+            trained.forEach((k, v) -> assertThat(t.weights().get(k).maxAbsDiff(v)).as(k).isZero());
+        }
+    }
+
+    @Test
     void theWrittenFileLoadsThroughOnnxVaeWithItsScalingAndGroupsAndDecodesAsTheTrainer() {
         List<Image> images = ShapeImages.draw(1, 0, 4, 16, false);
         Path file = dir.resolve("vae.safetensors");
