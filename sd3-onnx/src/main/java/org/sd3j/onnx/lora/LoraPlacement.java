@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 import org.sd3j.internal.Checks;
@@ -21,8 +20,11 @@ public final class LoraPlacement {
     /** Finds where a model stores the weight a LoRA module adapts. */
     @FunctionalInterface
     public interface Locator {
-        /** The stored weight, or empty when this model's weights cannot be matched to the module. */
-        Optional<StoredLinear> locate(LoraModule module);
+        /**
+         * The stored weights that together hold the module's rows (one, or three for a fused qkv stored as q, k, v),
+         * or none when this model's weights cannot be matched to the module.
+         */
+        List<StoredLinear> locate(LoraModule module);
     }
 
     /**
@@ -30,7 +32,7 @@ public final class LoraPlacement {
      *
      * @param adapters the adapters, each with its file's weight folded into its scale
      * @param parts    per file, the model parts it adapts ({@link LoraComponent#part()})
-     * @param merged   per file, what was placed and what could not be
+     * @param merged   per file that adapts the part, what was placed and what could not be
      */
     public record Placed(List<PlacedAdapter> adapters, Map<Path, Set<String>> parts, List<MergedLora> merged) {
     }
@@ -68,18 +70,20 @@ public final class LoraPlacement {
                     reader.check(modules, Map.of(component, shapes));
                 }
                 List<LoraModule> found = new ArrayList<>();
-                List<StoredLinear> at = new ArrayList<>();
+                List<List<StoredLinear>> at = new ArrayList<>();
                 List<String> unmapped = new ArrayList<>();
                 Map<String, long[]> foundShapes = new LinkedHashMap<>();
                 for (LoraModule m : modules) {
-                    Optional<StoredLinear> s = locator.locate(m);
+                    List<StoredLinear> s = locator.locate(m);
                     if (s.isEmpty()) {
                         unmapped.add(m.describeTarget());
                         continue;
                     }
                     found.add(m);
-                    at.add(s.get());
-                    foundShapes.put(m.module() + ".weight", s.get().moduleShape(m.isSlice()));
+                    at.add(s);
+                    long rows = s.stream().mapToLong(StoredLinear::rows).sum();
+                    foundShapes.put(m.module() + ".weight", new long[] {m.isSlice() ? 3 * rows : rows,
+                            s.get(0).inFeatures()});
                 }
                 if (shapes == null) {
                     reader.check(found, Map.of(component, foundShapes));
@@ -87,11 +91,17 @@ public final class LoraPlacement {
                 List<LoraTensors> tensors = reader.read(found);
                 for (int i = 0; i < tensors.size(); i++) {
                     LoraTensors t = tensors.get(i);
-                    StoredLinear s = at.get(i);
-                    Tensor b = s.swapHalves() ? MmditModules.swapScaleShift(t.b()) : t.b();
-                    placed.add(new PlacedAdapter(s, t.a(), b, lora.weight() * t.scale()));
+                    for (StoredLinear s : at.get(i)) {
+                        Tensor b = s.swapHalves() ? MmditModules.swapScaleShift(t.b()) : t.b();
+                        if (s.moduleRow() != 0 || s.rows() != b.dim(0)) {
+                            b = b.slice(Math.toIntExact(s.moduleRow()), Math.toIntExact(s.moduleRow() + s.rows()));
+                        }
+                        placed.add(new PlacedAdapter(s, t.a(), b, lora.weight() * t.scale()));
+                    }
                 }
-                merged.add(new MergedLora(lora.file(), lora.weight(), component, found.size(), unmapped));
+                if (!modules.isEmpty()) {
+                    merged.add(new MergedLora(lora.file(), lora.weight(), component, found.size(), unmapped));
+                }
             }
         }
         return new Placed(List.copyOf(placed), parts, List.copyOf(merged));

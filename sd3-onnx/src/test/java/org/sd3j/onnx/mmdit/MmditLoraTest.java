@@ -159,15 +159,18 @@ class MmditLoraTest {
         @Test
         void aDiffusersLayoutModelTakesTheSameLora() throws Exception {
             Path folder = DiffusersLayoutTest.writeDiffusers(CHECKPOINT, Files.createDirectories(dir.resolve("tr")));
-            Path f = lora("dl", LoraKeyStyle.DIFFUSERS);
-            Tensor original = run(merged(CHECKPOINT, new LoraRequest(f, 1)));
-            MmditDenoiser diffusers = merged(folder, new LoraRequest(f, 1));
             MmditDenoiser plain = MmditDenoiser.load(folder, OnnxOptions.cpu());
             open.add(plain);
+            // Split q/k/v adapters onto separate weights, and fused ones spread over them.
+            for (LoraKeyStyle style : List.of(LoraKeyStyle.DIFFUSERS, LoraKeyStyle.KOHYA)) {
+                Path f = lora("dl" + style, style);
+                Tensor original = run(merged(CHECKPOINT, new LoraRequest(f, 1)));
 
-            assertThat(relative(run(diffusers), original)).isLessThan(TOLERANCE);
-            assertThat(relative(run(plain.withLoras(List.of(new LoraRequest(f, 1))).component()), original))
-                    .isLessThan(TOLERANCE);
+                assertThat(relative(run(merged(folder, new LoraRequest(f, 1))), original)).as("%s", style)
+                        .isLessThan(TOLERANCE);
+                assertThat(relative(run(plain.withLoras(List.of(new LoraRequest(f, 1))).component()), original))
+                        .as("%s", style).isLessThan(TOLERANCE);
+            }
         }
     }
 
