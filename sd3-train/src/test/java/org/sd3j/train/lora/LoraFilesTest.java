@@ -337,6 +337,34 @@ class LoraFilesTest {
     }
 
     @Nested
+    class ComfyAndOriginalKeys {
+        @Test
+        void roundTripEveryAdapterExactlyUnderTheirOwnNames() {
+            LoraWeights w = everything(15);
+            Path comfy = dir.resolve("comfy.safetensors");
+            Path original = dir.resolve("original.safetensors");
+            LoraFiles.write(comfy, w, LoraLayout.COMFYUI, PROVENANCE);
+            LoraFiles.write(original, w, LoraLayout.ORIGINAL, Map.of());
+
+            LoraFile c = LoraFiles.read(comfy, TestModels.shapes());
+            LoraFile o = LoraFiles.read(original, TestModels.shapes());
+
+            assertThat(c.layout()).isEqualTo(LoraLayout.COMFYUI);
+            assertThat(o.layout()).isEqualTo(LoraLayout.ORIGINAL);
+            assertSameAdapters(c.weights(), w);
+            assertSameAdapters(o.weights(), w);
+            assertThat(c.metadata()).containsEntry("format", "pt").containsAllEntriesOf(PROVENANCE);
+            assertThat(names(comfy)).containsKeys("diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_up.weight",
+                    "diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_down.weight",
+                    "diffusion_model.joint_blocks.0.x_block.attn.qkv.alpha").hasSize(26 * 3);
+            assertThat(names(original)).containsKeys(
+                    "model.diffusion_model.final_layer.adaLN_modulation.1.lora_A.weight",
+                    "model.diffusion_model.final_layer.adaLN_modulation.1.lora_B.weight",
+                    "model.diffusion_model.final_layer.adaLN_modulation.1.alpha").hasSize(26 * 3);
+        }
+    }
+
+    @Nested
     class BadFiles {
         private Path diffusersDefault(long seed) {
             Path f = dir.resolve("lora-" + seed + ".safetensors");
