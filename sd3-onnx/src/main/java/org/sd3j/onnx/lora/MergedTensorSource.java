@@ -73,11 +73,6 @@ public final class MergedTensorSource implements TensorSource {
         return out;
     }
 
-    /** The names of the merged tensors. */
-    public Set<String> mergedNames() {
-        return Set.copyOf(merged.keySet());
-    }
-
     @Override
     public Set<String> names() {
         return source.names();
