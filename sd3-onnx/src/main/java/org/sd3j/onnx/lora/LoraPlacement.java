@@ -66,44 +66,51 @@ public final class LoraPlacement {
                 Set<String> fileParts = parts.computeIfAbsent(lora.file(), f -> new LinkedHashSet<>());
                 reader.components().forEach(c -> fileParts.add(c.part()));
                 List<LoraModule> modules = reader.modules(component);
-                if (shapes != null) {
-                    reader.check(modules, Map.of(component, shapes));
-                }
-                List<LoraModule> found = new ArrayList<>();
-                List<List<StoredLinear>> at = new ArrayList<>();
-                List<String> unmapped = new ArrayList<>();
-                Map<String, long[]> foundShapes = new LinkedHashMap<>();
-                for (LoraModule m : modules) {
-                    List<StoredLinear> s = locator.locate(m);
-                    if (s.isEmpty()) {
-                        unmapped.add(m.describeTarget());
-                        continue;
-                    }
-                    found.add(m);
-                    at.add(s);
-                    long rows = s.stream().mapToLong(StoredLinear::rows).sum();
-                    foundShapes.put(m.module() + ".weight", new long[] {m.isSlice() ? 3 * rows : rows,
-                            s.get(0).inFeatures()});
-                }
-                if (shapes == null) {
-                    reader.check(found, Map.of(component, foundShapes));
-                }
-                List<LoraTensors> tensors = reader.read(found);
-                for (int i = 0; i < tensors.size(); i++) {
-                    LoraTensors t = tensors.get(i);
-                    for (StoredLinear s : at.get(i)) {
-                        Tensor b = s.swapHalves() ? MmditModules.swapScaleShift(t.b()) : t.b();
-                        if (s.moduleRow() != 0 || s.rows() != b.dim(0)) {
-                            b = b.slice(Math.toIntExact(s.moduleRow()), Math.toIntExact(s.moduleRow() + s.rows()));
-                        }
-                        placed.add(new PlacedAdapter(s, t.a(), b, lora.weight() * t.scale()));
-                    }
-                }
                 if (!modules.isEmpty()) {
-                    merged.add(new MergedLora(lora.file(), lora.weight(), component, found.size(), unmapped));
+                    merged.add(placeFile(reader, lora, component, modules, shapes, locator, placed));
                 }
             }
         }
         return new Placed(List.copyOf(placed), parts, List.copyOf(merged));
+    }
+
+    /** Places one file's {@code modules} into {@code placed}; returns what it placed and what it could not. */
+    private static MergedLora placeFile(LoraFileReader reader, LoraRequest lora, LoraComponent component,
+                                        List<LoraModule> modules, Map<String, long[]> shapes, Locator locator,
+                                        List<PlacedAdapter> placed) {
+        if (shapes != null) {
+            reader.check(modules, Map.of(component, shapes));
+        }
+        List<LoraModule> found = new ArrayList<>();
+        List<List<StoredLinear>> at = new ArrayList<>();
+        List<String> unmapped = new ArrayList<>();
+        Map<String, long[]> foundShapes = new LinkedHashMap<>();
+        for (LoraModule m : modules) {
+            List<StoredLinear> s = locator.locate(m);
+            if (s.isEmpty()) {
+                unmapped.add(m.describeTarget());
+                continue;
+            }
+            found.add(m);
+            at.add(s);
+            long rows = s.stream().mapToLong(StoredLinear::rows).sum();
+            foundShapes.put(m.module() + ".weight", new long[] {m.isSlice() ? 3 * rows : rows,
+                    s.get(0).inFeatures()});
+        }
+        if (shapes == null) {
+            reader.check(found, Map.of(component, foundShapes));
+        }
+        List<LoraTensors> tensors = reader.read(found);
+        for (int i = 0; i < tensors.size(); i++) {
+            LoraTensors t = tensors.get(i);
+            for (StoredLinear s : at.get(i)) {
+                Tensor b = s.swapHalves() ? MmditModules.swapScaleShift(t.b()) : t.b();
+                if (s.moduleRow() != 0 || s.rows() != b.dim(0)) {
+                    b = b.slice(Math.toIntExact(s.moduleRow()), Math.toIntExact(s.moduleRow() + s.rows()));
+                }
+                placed.add(new PlacedAdapter(s, t.a(), b, lora.weight() * t.scale()));
+            }
+        }
+        return new MergedLora(lora.file(), lora.weight(), component, found.size(), unmapped);
     }
 }

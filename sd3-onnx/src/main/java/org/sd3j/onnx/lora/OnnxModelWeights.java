@@ -66,8 +66,12 @@ public final class OnnxModelWeights {
     private final Map<String, Initializer> initializers;
     /** Every dot-separated suffix of every initializer name -> the names with that suffix. */
     private final Map<String, List<String>> bySuffix = new HashMap<>();
-    /** For an initializer used as a bias: the MatMul or Gemm weight it is added to, and whether that is [in, out]. */
-    private final Map<String, Object[]> biasToWeight = new HashMap<>();
+    /** The weight a bias is added to (by a Gemm, or an Add after a MatMul), and whether it is stored [in, out]. */
+    private record BiasedWeight(String weight, boolean transposed) {
+    }
+
+    /** Bias initializer -> the weight of its Linear. */
+    private final Map<String, BiasedWeight> biasToWeight = new HashMap<>();
 
     private OnnxModelWeights(Path modelFile, Map<String, Initializer> initializers, Set<String> names,
                              List<NodeProto> nodes) {
@@ -93,13 +97,13 @@ public final class OnnxModelWeights {
                 for (AttributeProto a : n.getAttributeList()) {
                     transB = a.getName().equals("transB") ? a.getI() : transB;
                 }
-                biasToWeight.put(n.getInput(2), new Object[] {n.getInput(1), transB == 0});
+                biasToWeight.put(n.getInput(2), new BiasedWeight(n.getInput(1), transB == 0));
             } else if (n.getOpType().equals("Add") && n.getInputCount() == 2) {
                 for (int side = 0; side < 2; side++) {
                     NodeProto p = producers.get(n.getInput(1 - side));
                     if (names.contains(n.getInput(side)) && p != null && p.getOpType().equals("MatMul")
                             && p.getInputCount() == 2 && initializers.containsKey(p.getInput(1))) {
-                        biasToWeight.put(n.getInput(side), new Object[] {p.getInput(1), true});
+                        biasToWeight.put(n.getInput(side), new BiasedWeight(p.getInput(1), true));
                     }
                 }
             }
@@ -316,8 +320,8 @@ public final class OnnxModelWeights {
         if (names.size() != 1 || !biasToWeight.containsKey(names.get(0))) {
             return Optional.empty();
         }
-        Object[] w = biasToWeight.get(names.get(0));
-        return stored(initializers.get((String) w[0]), (Boolean) w[1], part, parts, swap);
+        BiasedWeight w = biasToWeight.get(names.get(0));
+        return stored(initializers.get(w.weight()), w.transposed(), part, parts, swap);
     }
 
     private static Optional<StoredLinear> stored(Initializer i, boolean transposed, int part, int parts,

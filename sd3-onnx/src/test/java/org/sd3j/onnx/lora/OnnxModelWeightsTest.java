@@ -97,6 +97,47 @@ class OnnxModelWeightsTest {
     }
 
     @Test
+    void weightsEmbeddedInTheModelFileMergeLikeExternalOnes(@TempDir Path dir) throws Exception {
+        Path external = export(Files.createDirectories(dir.resolve("x")), "", values(128), values(16), values(128),
+                values(8), values(64));
+        Path embedded = embed(external, Files.createDirectories(dir.resolve("y")).resolve("model.onnx"));
+        Path lora = LoraFixtures.writeClip(dir.resolve("l.safetensors"), LoraComponent.CLIP_L,
+                LoraFixtures.random(Map.of(FC1 + ".weight", new long[] {16, 8}, FC2 + ".weight", new long[] {8, 16}),
+                        List.of(FC1, FC2), 2, 2.0, 0.5, 3), LoraKeyStyle.ORIGINAL);
+        List<LoraRequest> loras = List.of(new LoraRequest(lora, 1));
+
+        Map<String, WeightData> a = OnnxModelWeights.merge(external, LoraComponent.CLIP_L, loras).initializers();
+        Map<String, WeightData> b = OnnxModelWeights.merge(embedded, LoraComponent.CLIP_L, loras).initializers();
+
+        assertThat(b).containsOnlyKeys(a.keySet());
+        for (String name : a.keySet()) {
+            assertThat(b.get(name).data()).as(name).isEqualTo(a.get(name).data());
+        }
+    }
+
+    /** {@code model} rewritten with every initializer's bytes in the model file itself (raw_data). */
+    private static Path embed(Path model, Path out) throws Exception {
+        ai.onnx.proto.OnnxMl.ModelProto m = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(model));
+        byte[] data = Files.readAllBytes(model.resolveSibling("model.onnx_data"));
+        ai.onnx.proto.OnnxMl.GraphProto.Builder g = m.getGraph().toBuilder();
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            ai.onnx.proto.OnnxMl.TensorProto t = g.getInitializer(i);
+            if (t.getExternalDataCount() == 0) {
+                continue;
+            }
+            Map<String, String> e = new java.util.HashMap<>();
+            t.getExternalDataList().forEach(kv -> e.put(kv.getKey(), kv.getValue()));
+            int offset = Integer.parseInt(e.get("offset"));
+            int length = Integer.parseInt(e.get("length"));
+            g.setInitializer(i, t.toBuilder().clearExternalData()
+                    .setDataLocation(ai.onnx.proto.OnnxMl.TensorProto.DataLocation.DEFAULT)
+                    .setRawData(com.google.protobuf.ByteString.copyFrom(data, offset, length)).build());
+        }
+        Files.write(out, m.toBuilder().setGraph(g).build().toByteArray());
+        return out;
+    }
+
+    @Test
     void fusedQkvAdaptersSpreadOverSeparateProjectionsAndAdaLnHalvesSwap(@TempDir Path dir) {
         GraphBuilder g = new GraphBuilder("mmdit");
         Value x = g.input("x", ElementType.FLOAT, Dim.of(1), Dim.of(4));
