@@ -1,6 +1,9 @@
 package org.sd3j;
 
+import java.util.List;
 import java.util.Locale;
+
+import org.sd3j.lora.LoraRequest;
 
 import org.sd3j.schedule.TimeShift;
 
@@ -11,14 +14,21 @@ import org.sd3j.schedule.TimeShift;
  * Negative prompt: blurry
  * Steps: 28, Sampler: euler, CFG scale: 7.0, Seed: 42, Size: 1024x1024, Shift: 3.0, Model: sd3_medium
  * </pre>
+ * LoRAs are written as AUTOMATIC1111 users type them into the prompt, {@code <lora:name:weight>} after the prompt
+ * (name: the file name without {@code .safetensors}), so that its web UI and the tools that read its parameters
+ * find them.
  */
 final class A1111Parameters {
     private A1111Parameters() {
     }
 
     static String format(GenerationRequest request, int steps, String sampler, double guidance, long seed, int width,
-                         int height, TimeShift shift, String schedule, String model) {
+                         int height, TimeShift shift, String schedule, String model, List<LoraRequest> loras) {
         StringBuilder sb = new StringBuilder(request.prompt());
+        for (LoraRequest lora : loras) {
+            sb.append(sb.length() == 0 ? "" : " ").append("<lora:").append(lora.name()).append(':')
+                    .append(number(lora.weight())).append('>');
+        }
         if (!request.negativePrompt().isEmpty()) {
             sb.append("\nNegative prompt: ").append(request.negativePrompt());
         }

@@ -1,7 +1,10 @@
 package org.sd3j;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -11,6 +14,7 @@ import java.util.OptionalLong;
 
 import org.sd3j.image.Image;
 import org.sd3j.internal.Checks;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.sampler.Sampler;
 import org.sd3j.sampler.Samplers;
@@ -43,6 +47,7 @@ public final class GenerationRequest {
     private final Image initImage;
     private final Double strength;
     private final Image mask;
+    private final List<LoraRequest> loras;
 
     private GenerationRequest(Builder b) {
         this.prompt = b.prompt;
@@ -59,6 +64,7 @@ public final class GenerationRequest {
         this.initImage = b.initImage;
         this.strength = b.strength;
         this.mask = b.mask;
+        this.loras = b.loras == null ? null : List.copyOf(b.loras);
     }
 
     /** A request for {@code prompt} with every other setting at the pipeline's defaults. */
@@ -140,13 +146,21 @@ public final class GenerationRequest {
         return Optional.ofNullable(mask);
     }
 
+    /**
+     * The LoRAs of this generation, replacing the pipeline's ({@link Sd3Pipeline#loras()}); empty when the request
+     * leaves them to the pipeline. A present empty list means no LoRA.
+     */
+    public Optional<List<LoraRequest>> loras() {
+        return Optional.ofNullable(loras);
+    }
+
     @Override
     public String toString() {
         // Prompts stay out of toString: it ends up in logs.
         return "GenerationRequest[batch=" + batchSize + ", size=" + width + "x" + height + ", steps=" + steps
                 + ", guidance=" + guidance + ", seed=" + seed + ", sampler=" + sampler + ", shift=" + shift
                 + (initImage != null ? ", img2img strength=" + strength() : "") + (mask != null ? ", masked" : "")
-                + "]";
+                + (loras != null ? ", loras=" + loras : "") + "]";
     }
 
     /** Builds a {@link GenerationRequest}; each setter validates its argument. Not thread-safe. */
@@ -165,6 +179,7 @@ public final class GenerationRequest {
         private Image initImage;
         private Double strength;
         private Image mask;
+        private List<LoraRequest> loras;
 
         private Builder(String prompt) {
             prompt(prompt);
@@ -185,6 +200,7 @@ public final class GenerationRequest {
             this.initImage = r.initImage;
             this.strength = r.strength;
             this.mask = r.mask;
+            this.loras = r.loras == null ? null : new ArrayList<>(r.loras);
         }
 
         public Builder prompt(String prompt) {
@@ -277,6 +293,33 @@ public final class GenerationRequest {
         /** Inpainting mask (white = repaint); needs an init image of the same size. */
         public Builder mask(Image mask) {
             this.mask = Checks.notNull(mask, "mask");
+            return this;
+        }
+
+        /**
+         * Adds a LoRA to this generation (repeatable): the request's LoRAs replace the pipeline's. They are applied
+         * per generation by the denoiser and text encoders ({@link org.sd3j.lora.LoraCapable}); weight 0 leaves the
+         * model exactly as it is.
+         *
+         * @param weight any finite number (1: as trained)
+         */
+        public Builder lora(Path file, double weight) {
+            LoraRequest lora = new LoraRequest(file, weight);
+            if (loras == null) {
+                loras = new ArrayList<>();
+            }
+            loras.add(lora);
+            return this;
+        }
+
+        /** Sets this generation's LoRAs, replacing the pipeline's; an empty list generates without any. */
+        public Builder loras(List<LoraRequest> loras) {
+            Checks.notNull(loras, "loras");
+            List<LoraRequest> copy = new ArrayList<>();
+            for (int i = 0; i < loras.size(); i++) {
+                copy.add(Checks.notNull(loras.get(i), "loras[" + i + "]"));
+            }
+            this.loras = copy;
             return this;
         }
 

@@ -11,6 +11,7 @@ import org.sd3j.conditioning.Conditioning;
 import org.sd3j.guidance.ClassifierFreeGuidance;
 import org.sd3j.image.Image;
 import org.sd3j.internal.Checks;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.model.LatentDistribution;
 import org.sd3j.model.LatentFormat;
@@ -72,10 +73,12 @@ final class GenerationRun {
     private GenerationResult generate(Settings s, long start, Progress progress) {
         LOG.debug("Generating {} with {}", request, pipeline);
         LOG.debug("Prompt: '{}', negative: '{}'", request.prompt(), request.negativePrompt());
+        AppliedLoras loras = AppliedLoras.apply(request.loras().orElse(pipeline.loras()), pipeline.denoiser(),
+                pipeline.promptEncoder());
         // Encode once at batch 1; the batch shares prompts.
-        Conditioning positive = pipeline.promptEncoder().encode(List.of(request.prompt()), overrides());
+        Conditioning positive = loras.promptEncoder().encode(List.of(request.prompt()), overrides());
         Conditioning negative = s.guided
-                ? pipeline.promptEncoder().encode(List.of(request.negativePrompt()))
+                ? loras.promptEncoder().encode(List.of(request.negativePrompt()))
                 : null;
         positive = positive.repeat(s.batch);
         negative = negative == null ? null : negative.repeat(s.batch);
@@ -112,7 +115,7 @@ final class GenerationRun {
 
         SamplerRun run = s.sampler.start(s.sigmas, noise);
         int total = s.sigmas.steps() - s.startIndex;
-        try (GuidedVelocity model = new GuidedVelocity(pipeline.denoiser(), positive, negative, s.guidance,
+        try (GuidedVelocity model = new GuidedVelocity(loras.denoiser(), positive, negative, s.guidance,
                 pipeline.skipLayerGuidance().orElse(null), handle, shape, pipeline.guidanceBatching())) {
             long stepStart = System.nanoTime();
             for (int i = s.startIndex; i < s.sigmas.steps(); i++) {
@@ -146,10 +149,12 @@ final class GenerationRun {
         long end = System.nanoTime();
         Timings timings = new Timings(Duration.ofNanos(encoded - start), Duration.ofNanos(denoised - encoded),
                 Duration.ofNanos(end - denoised), Duration.ofNanos(end - start));
+        List<LoraRequest> recorded = new ArrayList<>(pipeline.mergedLoras());
+        recorded.addAll(loras.active());
         List<String> parameters = new ArrayList<>();
         for (int i = 0; i < s.batch; i++) {
             parameters.add(A1111Parameters.format(request, s.steps, s.sampler.name(), s.guidance, s.seed + i,
-                    s.width, s.height, s.shift, pipeline.schedule().name(), pipeline.modelName()));
+                    s.width, s.height, s.shift, pipeline.schedule().name(), pipeline.modelName(), recorded));
         }
         LOG.debug("Generated {} image(s) in {} ms ({} ms denoising)", s.batch, timings.total().toMillis(),
                 timings.denoise().toMillis());

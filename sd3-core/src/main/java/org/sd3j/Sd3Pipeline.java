@@ -1,5 +1,6 @@
 package org.sd3j;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -10,6 +11,8 @@ import org.sd3j.conditioning.ConditioningLayout;
 import org.sd3j.conditioning.PromptEncoder;
 import org.sd3j.guidance.SkipLayerGuidance;
 import org.sd3j.internal.Checks;
+import org.sd3j.lora.LoraCapable;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.model.BlockSkippingDenoiser;
 import org.sd3j.model.Denoiser;
 import org.sd3j.model.LatentFormat;
@@ -59,6 +62,8 @@ public final class Sd3Pipeline {
     private final SkipLayerGuidance skipLayerGuidance;
     private final String modelName;
     private final GuidanceBatching guidanceBatching;
+    private final List<LoraRequest> loras;
+    private final List<LoraRequest> mergedLoras;
     /** What the builder was given explicitly (null when derived), so that toBuilder() keeps deriving it. */
     private final LatentFormat configuredLatentFormat;
     private final String configuredModelName;
@@ -81,6 +86,8 @@ public final class Sd3Pipeline {
         this.skipLayerGuidance = b.skipLayerGuidance;
         this.modelName = b.modelName != null ? b.modelName : defaultModelName(b.denoiser);
         this.guidanceBatching = b.guidanceBatching;
+        this.loras = List.copyOf(b.loras);
+        this.mergedLoras = List.copyOf(b.mergedLoras);
         this.configuredLatentFormat = b.latentFormat;
         this.configuredModelName = b.modelName;
     }
@@ -137,6 +144,8 @@ public final class Sd3Pipeline {
         b.skipLayerGuidance = skipLayerGuidance;
         b.modelName = configuredModelName;
         b.guidanceBatching = guidanceBatching;
+        b.loras = new ArrayList<>(loras);
+        b.mergedLoras = new ArrayList<>(mergedLoras);
         return b;
     }
 
@@ -202,6 +211,19 @@ public final class Sd3Pipeline {
         return guidanceBatching;
     }
 
+    /**
+     * The LoRAs every generation applies unless its request names its own ({@link GenerationRequest#loras()}), in
+     * order; empty by default.
+     */
+    public List<LoraRequest> loras() {
+        return loras;
+    }
+
+    /** LoRAs already merged into the components' weights: recorded in image metadata, never applied again. */
+    public List<LoraRequest> mergedLoras() {
+        return mergedLoras;
+    }
+
     /** Model name recorded in image metadata. */
     public String modelName() {
         return modelName;
@@ -236,6 +258,8 @@ public final class Sd3Pipeline {
         private SkipLayerGuidance skipLayerGuidance;
         private String modelName;
         private GuidanceBatching guidanceBatching = GuidanceBatching.BATCHED;
+        private List<LoraRequest> loras = new ArrayList<>();
+        private List<LoraRequest> mergedLoras = new ArrayList<>();
 
         private Builder() {
         }
@@ -345,6 +369,43 @@ public final class Sd3Pipeline {
             return this;
         }
 
+        /**
+         * Adds a LoRA that every generation applies (repeatable; a request's own LoRAs replace these). The denoiser
+         * and text encoders apply it per generation without reloading anything, so the denoiser must implement
+         * {@link LoraCapable} (sd3-onnx's checkpoint-built {@code MmditDenoiser} does); the file is read when a
+         * generation starts. Weight 0 gives exactly the images of the model without it.
+         *
+         * @param weight any finite number (1: as trained)
+         */
+        public Builder lora(Path file, double weight) {
+            loras.add(new LoraRequest(file, weight));
+            return this;
+        }
+
+        /** Sets the LoRAs every generation applies (see {@link #lora(Path, double)}), replacing those set so far. */
+        public Builder loras(List<LoraRequest> loras) {
+            this.loras = copy(loras, "loras");
+            return this;
+        }
+
+        /**
+         * LoRAs merged into the components' weights when they were loaded (e.g. by sd3-onnx's
+         * {@code Sd3Model.Options.withLora}): only recorded in the images' parameters.
+         */
+        public Builder mergedLoras(List<LoraRequest> mergedLoras) {
+            this.mergedLoras = copy(mergedLoras, "mergedLoras");
+            return this;
+        }
+
+        private static List<LoraRequest> copy(List<LoraRequest> loras, String name) {
+            Checks.notNull(loras, name);
+            List<LoraRequest> out = new ArrayList<>();
+            for (int i = 0; i < loras.size(); i++) {
+                out.add(Checks.notNull(loras.get(i), name + "[" + i + "]"));
+            }
+            return out;
+        }
+
         /** Model name for image metadata (default: the denoiser's name). */
         public Builder modelName(String modelName) {
             this.modelName = Checks.notNull(modelName, "modelName");
@@ -352,8 +413,9 @@ public final class Sd3Pipeline {
         }
 
         /**
-         * @throws IllegalArgumentException when no denoiser is set, encoders don't fit the layout, or skip-layer
-         *                                  guidance is asked of a denoiser that cannot skip blocks
+         * @throws IllegalArgumentException when no denoiser is set, encoders don't fit the layout, skip-layer
+         *                                  guidance is asked of a denoiser that cannot skip blocks, or LoRAs of a
+         *                                  denoiser that cannot apply them
          */
         public Sd3Pipeline build() {
             if (denoiser == null) {
@@ -372,6 +434,7 @@ public final class Sd3Pipeline {
                     }
                 }
             }
+            AppliedLoras.checkCapable(loras, denoiser);
             if (vae != null && latentFormat != null && !latentFormat.equals(vae.latentFormat())) {
                 throw Checks.fail("latentFormat", "the VAE's " + vae.latentFormat(), latentFormat);
             }

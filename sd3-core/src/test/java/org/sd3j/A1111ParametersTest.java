@@ -2,13 +2,17 @@ package org.sd3j;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Path;
+import java.util.List;
+
 import org.junit.jupiter.api.Test;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.schedule.TimeShift;
 
 class A1111ParametersTest {
     private static String format(GenerationRequest request) {
         return A1111Parameters.format(request, 4, "euler", 7.0, 42, 64, 64, TimeShift.of(3.0), "flow_match",
-                "sd3_medium");
+                "sd3_medium", List.of());
     }
 
     @Test
@@ -28,7 +32,7 @@ class A1111ParametersTest {
     @Test
     void writesADynamicShiftAsMu() {
         String text = A1111Parameters.format(GenerationRequest.of("p"), 4, "euler", 7.0, 42, 64, 64,
-                TimeShift.dynamic(0.5), "flow_match", "m");
+                TimeShift.dynamic(0.5), "flow_match", "m", List.of());
 
         assertThat(text).contains(", Shift: mu 0.5,");
     }
@@ -36,7 +40,7 @@ class A1111ParametersTest {
     @Test
     void namesANonDefaultSchedule() {
         String text = A1111Parameters.format(GenerationRequest.of("p"), 4, "euler", 7.0, 42, 64, 64,
-                TimeShift.of(3.0), "custom", "m");
+                TimeShift.of(3.0), "custom", "m", List.of());
 
         assertThat(text).endsWith("Shift: 3.0, Schedule: custom, Model: m");
     }
@@ -59,7 +63,7 @@ class A1111ParametersTest {
     @Test
     void keepsCommasOutOfTheModelName() {
         String text = A1111Parameters.format(GenerationRequest.of("p"), 4, "euler", 7.0, 42, 64, 64,
-                TimeShift.of(3.0), "flow_match", "a,b");
+                TimeShift.of(3.0), "flow_match", "a,b", List.of());
 
         assertThat(text).endsWith("Model: a b");
     }
@@ -70,7 +74,7 @@ class A1111ParametersTest {
         java.util.Locale.setDefault(java.util.Locale.GERMANY);
         try {
             String text = A1111Parameters.format(GenerationRequest.of("p"), 4, "euler", 4.5, 42, 64, 64,
-                    TimeShift.of(1.5), "flow_match", "m");
+                    TimeShift.of(1.5), "flow_match", "m", List.of());
 
             assertThat(text).contains("CFG scale: 4.5,").contains("Shift: 1.5,");
         } finally {
@@ -81,5 +85,14 @@ class A1111ParametersTest {
     @Test
     void keepsAMultiLinePromptAsIs() {
         assertThat(format(GenerationRequest.of("line one\nline two"))).startsWith("line one\nline two\nSteps: 4,");
+    }
+
+    @Test
+    void writesLorasAsAutomatic1111PromptTags() {
+        String text = A1111Parameters.format(GenerationRequest.of("a red fox"), 4, "euler", 7.0, 42, 64, 64,
+                TimeShift.of(3.0), "flow_match", "m", List.of(new LoraRequest(Path.of("loras", "fox.safetensors"),
+                        0.8), new LoraRequest(Path.of("snow.SAFETENSORS"), -1)));
+
+        assertThat(text).startsWith("a red fox <lora:fox:0.8> <lora:snow:-1.0>\nSteps: 4,");
     }
 }

@@ -111,6 +111,76 @@ class LoraTrainerTest {
         assertThat(last).isLessThan(0.9 * first);
     }
 
+    /**
+     * What the trainer writes applies at inference with its training effect, whatever the layout: merged at load, the
+     * four layouts give bit-identical velocities; they match a checkpoint with {@code W + (alpha/r) B A} written in
+     * by {@link org.sd3j.train.lora.LoraAdapter#delta()} and the switchable view within 1e-5 of the largest
+     * velocity (float rounding of the merged weights and of the two ways of computing).
+     */
+    @Test
+    void aTrainedLoraAppliesAtInferenceWithTheSameEffectInEveryLayout() {
+        Path reference = dir.resolve("merged-by-hand.safetensors");
+        java.util.Map<LoraLayout, Path> files = new java.util.EnumMap<>(LoraLayout.class);
+        try (LoraTrainer trainer = LoraTrainer.create(checkpoint, OnnxOptions.cpu(), settings(20, "infer")
+                .checkpointEvery(1000).build())) {
+            trainer.train(data, TrainingListener.NONE);
+            for (LoraLayout layout : LoraLayout.values()) {
+                files.put(layout, dir.resolve("infer-" + layout + ".safetensors"));
+                LoraFiles.write(files.get(layout), trainer.lora(), layout, java.util.Map.of());
+            }
+            org.sd3j.onnx.safetensors.SafetensorsWriter w = org.sd3j.onnx.safetensors.SafetensorsWriter.create();
+            try (TensorSource s = Safetensors.open(checkpoint)) {
+                for (String name : s.names()) {
+                    Tensor t = s.toFloatTensor(name);
+                    String key = name.startsWith("model.diffusion_model.") && name.endsWith(".weight")
+                            ? name.substring("model.diffusion_model.".length(), name.length() - ".weight".length())
+                            : null;
+                    if (key != null && trainer.lora().keys().contains(key)) {
+                        Tensor d = trainer.lora().adapter(key).delta();
+                        t = t.reshape(d.shape()).addScaled(d, 1f);
+                    }
+                    w.add(name, t);
+                }
+            }
+            w.write(reference);
+        }
+        Tensor x = Tensor.full(0.4f, 1, 16, 8, 8);
+        Tensor t = Tensor.full(600f, 1);
+        Conditioning c = new Conditioning(Tensor.full(0.05f, 1, 7, 192), Tensor.full(-0.1f, 1, 160));
+        Tensor expected;
+        Tensor plain;
+        try (MmditDenoiser byHand = MmditDenoiser.load(reference, OnnxOptions.cpu());
+             MmditDenoiser base = MmditDenoiser.load(checkpoint, OnnxOptions.cpu())) {
+            expected = byHand.velocity(x, t, c);
+            plain = base.velocity(x, t, c);
+            Tensor switchable = base.withLoras(List.of(new org.sd3j.lora.LoraRequest(files.get(LoraLayout.KOHYA), 1)))
+                    .component().velocity(x, t, c);
+            assertThat(switchable.maxAbsDiff(expected)).isLessThan(1e-5 * maxAbs(expected));
+        }
+        assertThat(expected.maxAbsDiff(plain)).isGreaterThan(1e-3 * maxAbs(plain));
+        Tensor first = null;
+        for (LoraLayout layout : LoraLayout.values()) {
+            try (MmditDenoiser merged = MmditDenoiser.load(checkpoint, OnnxOptions.cpu(),
+                    org.sd3j.onnx.mmdit.MmditGraph.Attention.FUSED,
+                    List.of(new org.sd3j.lora.LoraRequest(files.get(layout), 1)))) {
+                Tensor v = merged.velocity(x, t, c);
+                assertThat(v.maxAbsDiff(expected)).as("%s", layout).isLessThan(1e-5 * maxAbs(expected));
+                if (first != null) {
+                    assertThat(v.toArray()).as("%s", layout).containsExactly(first.toArray());
+                }
+                first = v;
+            }
+        }
+    }
+
+    private static double maxAbs(Tensor t) {
+        double m = 0;
+        for (int i = 0; i < t.size(); i++) {
+            m = Math.max(m, Math.abs(t.get(i)));
+        }
+        return m;
+    }
+
     @Test
     void aResumedRunContinuesWithExactlyTheLossesOfAnUninterruptedOne() {
         List<Double> straight;

@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -14,6 +15,7 @@ import org.sd3j.GenerationResult;
 import org.sd3j.Sd3Exception;
 import org.sd3j.Sd3Pipeline;
 import org.sd3j.Timings;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.runtime.OnnxRunStatistics;
 
@@ -42,6 +44,10 @@ import picocli.CommandLine.Spec;
                         + "in its 'parameters' text chunk, as AUTOMATIC1111 does. Settings left out come from the "
                         + "model: 28 steps, guidance 7.0, its shift, its default size. Progress goes to the error "
                         + "stream; Ctrl-C stops after the current step.",
+                "",
+                "--lora merges LoRA files (diffusers/PEFT, kohya, ComfyUI or original keys; MMDiT and CLIP "
+                        + "adapters) into the model's weights as it loads; they are recorded in the parameters as "
+                        + "<lora:NAME:WEIGHT> after the prompt.",
         },
         footer = {
                 "",
@@ -50,6 +56,7 @@ import picocli.CommandLine.Spec;
                 "  sd3 generate \"a lighthouse\" --model sd3m-onnx --size 1024x768 --seed 42",
                 "  sd3 generate \"a watercolor fox\" --init-image fox.png --strength 0.5",
                 "  sd3 generate \"a lighthouse\" --model sd3m-onnx --steps 20 --benchmark 5",
+                "  sd3 generate \"a fox\" --model sd3m-onnx --lora pixel.safetensors:0.8 --lora fox.safetensors",
         })
 final class GenerateCommand implements Callable<Integer> {
 
@@ -75,6 +82,11 @@ final class GenerateCommand implements Callable<Integer> {
             description = "The PNG to write (default: sd3-SEED.png in the current folder; with --batch N: "
                     + "FILE-1.png ... FILE-N.png).")
     Path output;
+
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", converter = LoraOption.Converter.class,
+            description = "Merge a LoRA into the model at load, with WEIGHT (default 1; 0 leaves the model as it "
+                    + "is, negative subtracts). Repeatable: the LoRAs add up.")
+    List<LoraRequest> loras = new ArrayList<>();
 
     @Mixin
     RuntimeOptions runtime;
@@ -104,9 +116,10 @@ final class GenerateCommand implements Callable<Integer> {
         ProgressBar progress = new ProgressBar(err, terminal, System::nanoTime);
         try (CancelOnShutdown cancel = CancelOnShutdown.register()) {
             long loadStart = System.nanoTime();
-            try (LoadedModel loaded = LoadedModel.open(model, onnx)) {
+            try (LoadedModel loaded = LoadedModel.open(model, onnx, loras)) {
                 err.println("Loaded " + loaded.describe() + " in "
                         + Units.seconds(Duration.ofNanos(System.nanoTime() - loadStart)));
+                LoraOption.describe(loaded.model().mergedLoras()).forEach(err::println);
                 err.flush();
                 Sd3Pipeline pipeline = loaded.model().pipelineBuilder().modelName(loaded.name()).listener(progress)
                         .build();

@@ -1,9 +1,11 @@
 package org.sd3j.examples.cli;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 import org.sd3j.examples.defaultmodel.DefaultModel;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.onnx.model.Sd3Model;
 import org.sd3j.onnx.runtime.OnnxOptions;
 
@@ -27,12 +29,21 @@ final class LoadedModel implements AutoCloseable {
 
     /** Loads {@code path} (a checkpoint, diffusers or ONNX folder), or the bundled default model when it is null. */
     static LoadedModel open(Path path, OnnxOptions options) {
+        return open(path, options, List.of());
+    }
+
+    /** {@link #open(Path, OnnxOptions)} with {@code loras} merged into the weights ({@code Sd3Model.Options.withLora}). */
+    static LoadedModel open(Path path, OnnxOptions options, List<LoraRequest> loras) {
+        Sd3Model.Options modelOptions = Sd3Model.Options.defaults();
+        for (LoraRequest l : loras) {
+            modelOptions = modelOptions.withLora(l.file(), l.weight());
+        }
         if (path != null) {
-            return new LoadedModel(Sd3Model.load(path, options), null, nameOf(path));
+            return new LoadedModel(Sd3Model.load(path, options, modelOptions), null, nameOf(path));
         }
         DefaultModel.Extracted extracted = DefaultModel.extractToTempDirectory();
         try {
-            return new LoadedModel(Sd3Model.load(extracted.path(), options), extracted, DEFAULT_NAME);
+            return new LoadedModel(Sd3Model.load(extracted.path(), options, modelOptions), extracted, DEFAULT_NAME);
         } catch (RuntimeException e) {
             try {
                 extracted.close();

@@ -3,6 +3,7 @@ package org.sd3j.onnx.clip;
 import org.sd3j.onnx.graph.Dim;
 import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.GraphBuilder;
+import org.sd3j.onnx.graph.LinearAdapter;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.graph.Value;
 import org.sd3j.onnx.graph.WeightData;
@@ -28,13 +29,15 @@ public final class ClipGraph {
     private final ClipConfig cfg;
     private final ClipWeights w;
     private final GraphBuilder g;
+    private final LinearAdapter adapter;
     /** Run-time [B, S] (the shape of the ids), computed once for every Linear. */
     private Value lead;
 
-    private ClipGraph(ClipConfig cfg, ClipWeights w) {
+    private ClipGraph(ClipConfig cfg, ClipWeights w, LinearAdapter adapter) {
         this.cfg = cfg;
         this.w = w;
         this.g = new GraphBuilder("clip_text_model");
+        this.adapter = adapter;
     }
 
     /** The name of hidden state {@code i} (0 = embeddings, i = after layer i). */
@@ -44,7 +47,16 @@ public final class ClipGraph {
 
     /** Builds the text-encoder graph. */
     public static OnnxGraph build(ClipConfig cfg, ClipWeights weights) {
-        return new ClipGraph(cfg, weights).emit();
+        return build(cfg, weights, (g, key, firstRow, x, y, lead) -> y);
+    }
+
+    /**
+     * Builds the graph with {@code adapter} on the encoder layers' Linears (switchable LoRA); its keys are the
+     * checkpoint's weight names without {@code .weight}, e.g.
+     * {@code text_encoders.clip_l.transformer.text_model.encoder.layers.0.self_attn.q_proj}.
+     */
+    public static OnnxGraph build(ClipConfig cfg, ClipWeights weights, LinearAdapter adapter) {
+        return new ClipGraph(cfg, weights, adapter).emit();
     }
 
     private OnnxGraph emit() {
@@ -146,7 +158,8 @@ public final class ClipGraph {
     }
 
     private Value linear(Value x, String prefix, long in, long out) {
-        return g.linear(x, weight(prefix + ".weight", out, in), weight(prefix + ".bias", out), lead);
+        Value y = g.linear(x, weight(prefix + ".weight", out, in), weight(prefix + ".bias", out), lead);
+        return adapter.adapt(g, w.sourceName(prefix), 0, x, y, lead);
     }
 
     private Value weight(String canonical, long... shape) {

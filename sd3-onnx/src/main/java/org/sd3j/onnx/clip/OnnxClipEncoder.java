@@ -1,17 +1,30 @@
 package org.sd3j.onnx.clip;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
-import org.sd3j.model.EncodedText;
 import org.sd3j.internal.Closeables;
+import org.sd3j.lora.LoraCapable;
+import org.sd3j.lora.LoraRequest;
+import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.OnnxGraph;
+import org.sd3j.onnx.lora.CheckpointLocators;
+import org.sd3j.onnx.lora.ClipModules;
+import org.sd3j.onnx.lora.LoraComponent;
+import org.sd3j.onnx.lora.LoraInputs;
+import org.sd3j.onnx.lora.LoraPlacement;
+import org.sd3j.onnx.lora.MergedLora;
+import org.sd3j.onnx.lora.MergedTensorSource;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
@@ -29,9 +42,15 @@ import org.slf4j.LoggerFactory;
  * <p>Tokenization is pluggable: {@link #encodeIds(long[][])} takes token ids, {@link #encode(List)} needs a tokenizer
  * given through {@link Options#withTokenizer(Function)}.
  *
- * <p>Owns the checkpoint mapping and its session: {@link #close()} releases them (idempotent). Thread-safe.
+ * <p><b>LoRA.</b> The adapters a LoRA file holds for this encoder ({@code lora_te1_*} / {@code lora_te2_*},
+ * {@code text_encoder[_2].*}, ...) are merged into the weights at load
+ * ({@link #load(Path, EncoderRole, OnnxOptions, Options, List)}), or applied per generation by a view
+ * ({@link #withLoras}) whose graph takes them as inputs, as {@code MmditDenoiser} does.
+ *
+ * <p>Owns the checkpoint mapping and its sessions: {@link #close()} releases them (idempotent). Thread-safe; views
+ * from {@link #withLoras} borrow this encoder.
  */
-public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
+public final class OnnxClipEncoder implements TextEncoder, LoraCapable<TextEncoder>, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxClipEncoder.class);
 
     /** Which vector becomes the pooled output. */
@@ -87,19 +106,29 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
     private final TensorSource source;
     private final ClipConfig config;
     private final Options options;
+    private final ClipWeights weights;
+    private final OnnxOptions sessionConfig;
+    private final GraphSession.WeightBinding binding;
+    private final List<MergedLora> merged;
     private final GraphSession session;
+    /** Graphs with LoRA inputs, per set of adapted weights. */
+    private final Map<Set<String>, GraphSession> adapted = new ConcurrentHashMap<>();
     private final String pooledOutput;
     private volatile boolean closed;
 
     private OnnxClipEncoder(EncoderRole role, String name, TensorSource source, ClipWeights weights, ClipConfig config,
-                            Options options, OnnxOptions sessionConfig) {
+                            Options options, OnnxOptions sessionConfig, List<MergedLora> merged) {
         this.role = role;
         this.name = name;
         this.source = source;
         this.config = config;
         this.options = options;
-        this.session = GraphSession.create(ClipGraph.build(config, weights), sessionConfig,
-                weights.storedAsHalf() ? GraphSession.WeightBinding.INPUTS : GraphSession.WeightBinding.INITIALIZERS);
+        this.weights = weights;
+        this.sessionConfig = sessionConfig;
+        this.merged = merged;
+        this.binding = weights.storedAsHalf() ? GraphSession.WeightBinding.INPUTS
+                : GraphSession.WeightBinding.INITIALIZERS;
+        this.session = GraphSession.create(ClipGraph.build(config, weights), sessionConfig, binding);
         boolean projected = options.pooled() == PooledConvention.PROJECTED
                 || options.pooled() == PooledConvention.REFERENCE && !EncoderRole.CLIP_L.equals(role);
         this.pooledOutput = projected ? ClipGraph.TEXT_EMBEDS : ClipGraph.POOLER_OUTPUT;
@@ -116,7 +145,21 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
      */
     public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, OnnxOptions sessionConfig,
                                        Options options) {
+        return load(checkpoint, role, sessionConfig, options, List.of());
+    }
+
+    /**
+     * Loads as {@link #load(Path, EncoderRole, OnnxOptions, Options)} with the adapters {@code loras} hold for this
+     * encoder merged into its weights ({@code W + weight * (alpha / r) * B A}; weight-0 LoRAs skipped). Files without
+     * adapters for this encoder change nothing.
+     *
+     * @throws org.sd3j.ModelLoadException for a LoRA file that cannot be read, has keys of no known layout or does
+     *                                     not fit this encoder (naming the first offending tensor and its shapes)
+     */
+    public static OnnxClipEncoder load(Path checkpoint, EncoderRole role, OnnxOptions sessionConfig,
+                                       Options options, List<LoraRequest> loras) {
         Objects.requireNonNull(role, "role");
+        Objects.requireNonNull(loras, "loras");
         Objects.requireNonNull(options, "options");
         if (role.kind() != EncoderRole.Kind.CLIP) {
             throw new IllegalArgumentException("role must be of kind CLIP, found " + role + " (" + role.kind() + ")");
@@ -128,13 +171,21 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
         try {
             ClipWeights weights = ClipWeights.of(source, checkpoint, role);
             ClipConfig config = ClipConfig.infer(weights, activation, options.heads());
+            List<MergedLora> merged = List.of();
+            if (!loras.isEmpty()) {
+                LoraPlacement.Placed placed = LoraPlacement.place(loras, LoraComponent.of(role),
+                        ClipModules.linearShapes(config), CheckpointLocators.clip(weights));
+                source = MergedTensorSource.of(source, placed.adapters());
+                weights = ClipWeights.withPrefix(source, checkpoint, weights.prefix());
+                merged = placed.merged();
+            }
             if (!config.hasProjection()) {
                 LOG.warn("{} in {} has no '{}': using the identity projection (as the reference initializes it);"
                         + " supply a checkpoint with the projection if the projected pooled vector matters",
                         role, checkpoint, weights.sourceName(ClipWeights.PROJECTION));
             }
             OnnxClipEncoder e = new OnnxClipEncoder(role, checkpoint.getFileName().toString(), source, weights,
-                    config, options, sessionConfig);
+                    config, options, sessionConfig, merged);
             LOG.info("Loaded {} CLIP text encoder ({} layers, width {}, {}) from {} ({}) in {} ms", role,
                     config.layers(), config.width(), config.activation(), checkpoint, weights.describeLayout(),
                     (System.nanoTime() - start) / 1_000_000);
@@ -153,6 +204,33 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
         return config;
     }
 
+    /** What merging the LoRAs given to {@link #load(Path, EncoderRole, OnnxOptions, Options, List)} did. */
+    public List<MergedLora> mergedLoras() {
+        return merged;
+    }
+
+    /**
+     * A view of this encoder with the adapters {@code loras} hold for it applied per run (switchable LoRA): this
+     * encoder itself when no file adapts it.
+     *
+     * @throws org.sd3j.ModelLoadException for a file that cannot be read, has keys of no known layout or does not
+     *                                     fit this encoder
+     */
+    @Override
+    public Applied<TextEncoder> withLoras(List<LoraRequest> loras) {
+        ensureOpen();
+        LoraPlacement.Placed placed = LoraPlacement.place(loras, LoraComponent.of(role),
+                ClipModules.linearShapes(config), CheckpointLocators.clip(weights));
+        LoraInputs inputs = LoraInputs.of(placed.adapters());
+        if (inputs.isEmpty()) {
+            return new Applied<>(this, placed.parts());
+        }
+        GraphSession s = adapted.computeIfAbsent(inputs.keys(), keys -> GraphSession.create(
+                ClipGraph.build(config, weights, LoraInputs.graphInputs(keys, inputs.shapes())), sessionConfig,
+                binding));
+        return new Applied<>(new Adapted(s, inputs), placed.parts());
+    }
+
     public Options options() {
         return options;
     }
@@ -164,6 +242,10 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
 
     @Override
     public EncodedText encode(List<String> prompts) {
+        return encode(prompts, session, Map.of());
+    }
+
+    private EncodedText encode(List<String> prompts, GraphSession s, Map<String, Tensor> lora) {
         Objects.requireNonNull(prompts, "prompts");
         Function<String, long[]> tokenizer = options.tokenizer();
         if (tokenizer == null) {
@@ -174,7 +256,7 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
         for (int i = 0; i < ids.length; i++) {
             ids[i] = tokenizer.apply(Objects.requireNonNull(prompts.get(i), "prompt"));
         }
-        return encodeIds(ids);
+        return encodeIds(ids, s, lora);
     }
 
     /**
@@ -187,10 +269,14 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
      * stable-diffusion.cpp does for long prompts.
      */
     public EncodedText encodeIds(long[][] ids) {
+        return encodeIds(ids, session, Map.of());
+    }
+
+    private EncodedText encodeIds(long[][] ids, GraphSession runner, Map<String, Tensor> lora) {
         int positions = config.maxPositions();
         int s = ids.length == 0 || ids[0] == null ? 0 : ids[0].length;
         if (s <= positions || s % positions != 0) {
-            Map<String, Tensor> out = run(ids);
+            Map<String, Tensor> out = run(ids, runner, lora);
             return new EncodedText(out.get(ClipGraph.hiddenState(config.penultimateIndex())), out.get(pooledOutput));
         }
         int chunks = s / positions;
@@ -204,7 +290,7 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
                 split[b * chunks + c] = java.util.Arrays.copyOfRange(ids[b], c * positions, (c + 1) * positions);
             }
         }
-        Map<String, Tensor> out = run(split);
+        Map<String, Tensor> out = run(split, runner, lora);
         Tensor tokens = out.get(ClipGraph.hiddenState(config.penultimateIndex()));
         Tensor pooledAll = out.get(pooledOutput);
         int width = pooledAll.dim(1);
@@ -218,8 +304,14 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
 
     /** Every graph output ({@code hidden_states.0..L}, {@code last_hidden_state}, pooler_output, text_embeds). */
     public Map<String, Tensor> run(long[][] ids) {
+        return run(ids, session, Map.of());
+    }
+
+    private Map<String, Tensor> run(long[][] ids, GraphSession s, Map<String, Tensor> lora) {
         ensureOpen();
-        return session.run(Map.of(ClipGraph.INPUT_IDS, idsTensor(ids)));
+        Map<String, Tensor> in = new HashMap<>(lora);
+        in.put(ClipGraph.INPUT_IDS, idsTensor(ids));
+        return s.run(in);
     }
 
     private Tensor idsTensor(long[][] ids) {
@@ -262,12 +354,41 @@ public final class OnnxClipEncoder implements TextEncoder, AutoCloseable {
             return;
         }
         closed = true;
-        org.sd3j.internal.Closeables.closeAll(List.of(session, source));
+        List<AutoCloseable> all = new ArrayList<>(adapted.values());
+        all.add(session);
+        all.add(source);
+        Closeables.closeAll(all);
     }
 
     @Override
     public String toString() {
         return "OnnxClipEncoder[" + role + ", " + name + ", " + config.layers() + " layers, width " + config.width()
                 + "]";
+    }
+
+    /** This encoder with one generation's LoRAs as graph inputs. Immutable; borrows the encoder. */
+    private final class Adapted implements TextEncoder {
+        private final GraphSession session;
+        private final LoraInputs lora;
+
+        Adapted(GraphSession session, LoraInputs lora) {
+            this.session = session;
+            this.lora = lora;
+        }
+
+        @Override
+        public EncoderRole role() {
+            return role;
+        }
+
+        @Override
+        public EncodedText encode(List<String> prompts) {
+            return OnnxClipEncoder.this.encode(prompts, session, lora.tensors());
+        }
+
+        @Override
+        public String toString() {
+            return "OnnxClipEncoder[" + role + ", " + name + ", LoRA on " + lora.keys().size() + " weights]";
+        }
     }
 }

@@ -170,6 +170,18 @@ public final class GraphSession implements AutoCloseable {
      * names).
      */
     public static GraphSession load(java.nio.file.Path modelFile, OnnxOptions config) {
+        return load(modelFile, config, Map.of());
+    }
+
+    /**
+     * Opens an existing {@code model.onnx} with some of its initializers replaced: ONNX Runtime uses the given
+     * weights (bound zero-copy, borrowed until this session is closed) instead of reading those from the file, and
+     * reads every other one from the file as usual (LoRAs merged into an export).
+     *
+     * @param initializers initializer name -> the weights to use, each of the file's type and shape
+     */
+    public static GraphSession load(java.nio.file.Path modelFile, OnnxOptions config,
+                                    Map<String, WeightData> initializers) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long start = System.nanoTime();
         // External data files sit beside the model (optimum puts one model per folder): count the folder.
@@ -184,12 +196,24 @@ public final class GraphSession implements AutoCloseable {
         } catch (java.io.IOException ignored) {
             // ONNX Runtime reports an unreadable model below.
         }
+        List<OnnxTensor> replaced = new ArrayList<>();
         try (OrtSession.SessionOptions options = SessionOptionsFactory.create(config, bytes)) {
+            for (Map.Entry<String, WeightData> e : initializers.entrySet()) {
+                WeightData d = e.getValue();
+                OnnxTensor t = OnnxTensor.createTensor(env, d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN),
+                        d.shape(), javaType(d.type()));
+                replaced.add(t);
+                options.addInitializer(e.getKey(), t);
+            }
             OrtSession session = env.createSession(modelFile.toString(), options);
-            LOG.debug("Session for {} created in {} ms", modelFile, (System.nanoTime() - start) / 1_000_000);
-            return new GraphSession(modelFile.toString(), env, session, List.of(), Map.of(), config.runListener());
+            LOG.debug("Session for {} ({} initializers replaced) created in {} ms", modelFile, replaced.size(),
+                    (System.nanoTime() - start) / 1_000_000);
+            return new GraphSession(modelFile.toString(), env, session, replaced, Map.of(), config.runListener());
         } catch (OrtException e) {
-            throw new org.sd3j.ModelLoadException(modelFile, "ONNX Runtime cannot load the model: " + e.getMessage(), e);
+            throw Closeables.closeAfterFailure(new org.sd3j.ModelLoadException(modelFile,
+                    "ONNX Runtime cannot load the model: " + e.getMessage(), e), replaced.toArray(AutoCloseable[]::new));
+        } catch (RuntimeException e) {
+            throw Closeables.closeAfterFailure(e, replaced.toArray(AutoCloseable[]::new));
         }
     }
 

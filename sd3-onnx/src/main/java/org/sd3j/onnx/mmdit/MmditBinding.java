@@ -21,8 +21,14 @@ final class MmditBinding implements BoundDenoiser {
 
     /** For graphs with the standard input and output names ({@link MmditGraph}). */
     static MmditBinding bind(GraphSession session, Conditioning c, BiConsumer<Tensor, Tensor> check) {
+        return bind(session, Map.of(), c, check);
+    }
+
+    /** For graphs with the standard names and further inputs fixed for the binding (LoRA adapters). */
+    static MmditBinding bind(GraphSession session, Map<String, Tensor> extra, Conditioning c,
+                             BiConsumer<Tensor, Tensor> check) {
         return bind(session, new String[] {MmditGraph.LATENTS, MmditGraph.TIMESTEP, MmditGraph.CONTEXT,
-                MmditGraph.POOLED}, MmditGraph.OUTPUT, c, check);
+                MmditGraph.POOLED}, MmditGraph.OUTPUT, extra, c, check);
     }
 
     /**
@@ -31,8 +37,15 @@ final class MmditBinding implements BoundDenoiser {
      */
     static MmditBinding bind(GraphSession session, String[] inputs, String output, Conditioning c,
                              BiConsumer<Tensor, Tensor> check) {
-        GraphSession.Binding b = session.bind(Map.of(inputs[2], c.context(), inputs[3], c.pooled()),
-                List.of(inputs[0], inputs[1]), output);
+        return bind(session, inputs, output, Map.of(), c, check);
+    }
+
+    private static MmditBinding bind(GraphSession session, String[] inputs, String output, Map<String, Tensor> extra,
+                                     Conditioning c, BiConsumer<Tensor, Tensor> check) {
+        Map<String, Tensor> fixed = new java.util.LinkedHashMap<>(extra);
+        fixed.put(inputs[2], c.context());
+        fixed.put(inputs[3], c.pooled());
+        GraphSession.Binding b = session.bind(fixed, List.of(inputs[0], inputs[1]), output);
         return new MmditBinding(b, check);
     }
 

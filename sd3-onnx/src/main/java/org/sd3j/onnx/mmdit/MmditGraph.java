@@ -34,24 +34,14 @@ public final class MmditGraph {
 
     /**
      * Sees every Linear of the checkpoint as it is emitted and may add to its output (LoRA adapters for training
-     * and switchable inference). Called once per Linear, in graph order.
+     * and switchable inference); see {@link org.sd3j.onnx.graph.LinearAdapter}. Keys are the checkpoint's weight
+     * names without {@code .weight}, e.g. {@code model.diffusion_model.joint_blocks.0.x_block.attn.qkv} (with
+     * {@code firstRow} {@code part * D} for q, k, v) or diffusers' {@code transformer_blocks.0.attn.to_k}.
      */
     @FunctionalInterface
-    public interface LinearAdapter {
+    public interface LinearAdapter extends org.sd3j.onnx.graph.LinearAdapter {
         /** Adds nothing. */
         LinearAdapter NONE = (g, key, firstRow, x, y, leadingDims) -> y;
-
-        /**
-         * @param key         the weight's checkpoint key without {@code .weight}, e.g.
-         *                    {@code model.diffusion_model.joint_blocks.0.x_block.attn.qkv}
-         * @param firstRow    the first row of that weight this Linear uses: {@code part * D} for q, k, v of a fused
-         *                    qkv, else 0 (the Linear uses {@code y}'s last dimension of rows from there)
-         * @param x           the Linear's input {@code [..., in]}
-         * @param y           its output {@code [..., out]}
-         * @param leadingDims run-time int64 {@code [B, T]} of a 3-D {@code x}, or null for a 2-D one
-         * @return the output to use instead of {@code y}
-         */
-        Value adapt(GraphBuilder g, String key, long firstRow, Value x, Value y, Value leadingDims);
     }
 
     private final MmditConfig cfg;
@@ -84,6 +74,15 @@ public final class MmditGraph {
      * @param skippedBlocks joint blocks to bypass (skip-layer guidance); empty for the normal model
      */
     public static OnnxGraph build(MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks, Attention attention) {
+        return build(cfg, weights, skippedBlocks, attention, LinearAdapter.NONE);
+    }
+
+    /**
+     * Builds the denoiser graph with {@code adapter} on its Linears (switchable LoRA: the adapter adds its inputs to
+     * the graph's).
+     */
+    public static OnnxGraph build(MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks, Attention attention,
+                                  LinearAdapter adapter) {
         GraphBuilder g = new GraphBuilder("mmdit");
         Value latents = g.input(LATENTS, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(cfg.inChannels()),
                 Dim.symbol("height"), Dim.symbol("width"));
@@ -91,8 +90,7 @@ public final class MmditGraph {
         Value context = g.input(CONTEXT, ElementType.FLOAT, Dim.symbol("batch"), Dim.symbol("sequence"),
                 Dim.of(cfg.contextDim()));
         Value pooled = g.input(POOLED, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(cfg.pooledDim()));
-        Value out = emit(g, cfg, weights, skippedBlocks, attention, LinearAdapter.NONE, latents, timestep, context,
-                pooled);
+        Value out = emit(g, cfg, weights, skippedBlocks, attention, adapter, latents, timestep, context, pooled);
         g.output(g.cast(out, ElementType.FLOAT), OUTPUT);
         return g.build();
     }

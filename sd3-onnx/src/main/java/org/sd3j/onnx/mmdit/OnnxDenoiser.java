@@ -11,15 +11,21 @@ import org.sd3j.ModelLoadException;
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.internal.Closeables;
 import org.sd3j.model.BindingDenoiser;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.model.BoundDenoiser;
 import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.lora.LoraComponent;
+import org.sd3j.onnx.lora.MergedLora;
+import org.sd3j.onnx.lora.OnnxModelWeights;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /**
  * An SD3 transformer from an existing {@code model.onnx} (an optimum export, or what {@code sd3 convert} writes).
  * Inputs and output are mapped to their roles by name, with the names other exporters use as fallbacks, then by
- * rank (4: latents, 1: timestep, 3: context, 2: pooled); float16 and int64 inputs are converted.
+ * rank (4: latents, 1: timestep, 3: context, 2: pooled); float16 and int64 inputs are converted. LoRAs can be merged
+ * into its weights at load where their names map to the export's initializers ({@link OnnxModelWeights}); they cannot
+ * be switched per generation (the export has no adapter inputs: load the checkpoint with {@link MmditDenoiser}).
  *
  * <p>Owns its session; {@link #close()} releases it (idempotent). Thread-safe.
  */
@@ -39,8 +45,10 @@ public final class OnnxDenoiser implements BindingDenoiser, AutoCloseable {
     private final GraphSession session;
     private final String[] inputs;
     private final String output;
+    private final List<MergedLora> merged;
 
-    private OnnxDenoiser(String name, GraphSession session, String[] inputs, String output) {
+    private OnnxDenoiser(String name, GraphSession session, String[] inputs, String output, List<MergedLora> merged) {
+        this.merged = merged;
         this.name = name;
         this.session = session;
         this.inputs = inputs;
@@ -49,10 +57,22 @@ public final class OnnxDenoiser implements BindingDenoiser, AutoCloseable {
 
     /** Opens {@code transformer/model.onnx} (or any file holding the SD3 transformer graph). */
     public static OnnxDenoiser load(Path modelFile, OnnxOptions config) {
+        return load(modelFile, config, List.of());
+    }
+
+    /**
+     * Opens the export with {@code loras} merged into the initializers their adapters map to (weight-0 LoRAs
+     * skipped); the adapters whose weights cannot be found are logged and listed in {@link #mergedLoras()}.
+     *
+     * @throws ModelLoadException as {@link #load(Path, OnnxOptions)}, and for a LoRA file that cannot be read, has
+     *                            keys of no known layout or does not fit the weights it maps to
+     */
+    public static OnnxDenoiser load(Path modelFile, OnnxOptions config, List<LoraRequest> loras) {
         if (!Files.isRegularFile(modelFile)) {
             throw new ModelLoadException(modelFile, "no such ONNX model file");
         }
-        GraphSession session = GraphSession.load(modelFile, config);
+        OnnxModelWeights.Merge merge = OnnxModelWeights.merge(modelFile, LoraComponent.MMDIT, loras);
+        GraphSession session = GraphSession.load(modelFile, config, merge.initializers());
         try {
             Map<String, long[]> declared = session.inputShapes();
             String[] roles = new String[4];
@@ -102,7 +122,7 @@ public final class OnnxDenoiser implements BindingDenoiser, AutoCloseable {
                         + EXPECTED_OUTPUT + ", found " + out + " of rank " + outShape.length + "; the model has "
                         + session.describeSignature());
             }
-            return new OnnxDenoiser(modelFile.toString(), session, roles, out);
+            return new OnnxDenoiser(modelFile.toString(), session, roles, out, merge.merged());
         } catch (RuntimeException e) {
             throw Closeables.closeAfterFailure(e, session);
         }
@@ -126,6 +146,11 @@ public final class OnnxDenoiser implements BindingDenoiser, AutoCloseable {
                     + "blocks; load the checkpoint with MmditDenoiser for skip-layer guidance), found " + skippedBlocks);
         }
         return MmditBinding.bind(session, inputs, output, conditioning, (latents, timesteps) -> { });
+    }
+
+    /** What merging the LoRAs given to {@link #load(Path, OnnxOptions, List)} did, unmapped adapters included. */
+    public List<MergedLora> mergedLoras() {
+        return merged;
     }
 
     /** The declared width of the text context input ({@code encoder_hidden_states}), or -1 when symbolic. */

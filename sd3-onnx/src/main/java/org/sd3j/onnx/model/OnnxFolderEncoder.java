@@ -9,11 +9,15 @@ import java.util.function.Function;
 
 import org.sd3j.ModelLoadException;
 import org.sd3j.conditioning.ConditioningLayout;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
 import org.sd3j.onnx.clip.OnnxClipEncoder.PooledConvention;
 import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.lora.LoraComponent;
+import org.sd3j.onnx.lora.MergedLora;
+import org.sd3j.onnx.lora.OnnxModelWeights;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
@@ -38,9 +42,11 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
     private final int[] dims;
     /** Only what encode needs: a CLIP export computes every hidden state otherwise. */
     private final java.util.Set<String> outputs;
+    private final List<MergedLora> merged;
 
     private OnnxFolderEncoder(EncoderRole role, Path modelFile, GraphSession session, Function<String, long[]> tokenizer,
-                              String idsInput, String penultimate, boolean projected) {
+                              String idsInput, String penultimate, boolean projected, List<MergedLora> merged) {
+        this.merged = merged;
         this.idsInput = idsInput;
         this.role = role;
         Map<String, long[]> shapes = session.outputShapes();
@@ -70,6 +76,11 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
                 : Math.toIntExact(shape[shape.length - 1]);
     }
 
+    /** What merging LoRAs at load did. */
+    List<MergedLora> mergedLoras() {
+        return merged;
+    }
+
     /** {features, pooled} from the export's declared output widths (SD3's where the export leaves them open). */
     int[] dims() {
         return dims.clone();
@@ -77,7 +88,16 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
 
     static OnnxFolderEncoder load(Path modelFile, EncoderRole role, OnnxOptions config, PooledConvention pooled,
                                   Function<String, long[]> tokenizer) {
-        GraphSession session = GraphSession.load(modelFile, config);
+        return load(modelFile, role, config, pooled, tokenizer, List.of());
+    }
+
+    /** Loads with the CLIP adapters of {@code loras} merged into the initializers they map to (T5: none). */
+    static OnnxFolderEncoder load(Path modelFile, EncoderRole role, OnnxOptions config, PooledConvention pooled,
+                                  Function<String, long[]> tokenizer, List<LoraRequest> loras) {
+        OnnxModelWeights.Merge merge = role.kind() == EncoderRole.Kind.CLIP
+                ? OnnxModelWeights.merge(modelFile, LoraComponent.of(role), loras)
+                : new OnnxModelWeights.Merge(Map.of(), List.of());
+        GraphSession session = GraphSession.load(modelFile, config, merge.initializers());
         try {
             String ids = idsInput(session);
             if (ids == null) {
@@ -109,7 +129,8 @@ final class OnnxFolderEncoder implements TextEncoder, AutoCloseable {
                             + TEXT_EMBEDS + "'; the model has " + session.describeSignature());
                 }
             }
-            return new OnnxFolderEncoder(role, modelFile, session, tokenizer, ids, penultimate, projected);
+            return new OnnxFolderEncoder(role, modelFile, session, tokenizer, ids, penultimate, projected,
+                    merge.merged());
         } catch (RuntimeException e) {
             try {
                 session.close();

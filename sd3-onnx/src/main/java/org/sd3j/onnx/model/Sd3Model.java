@@ -17,6 +17,7 @@ import org.sd3j.Sd3Pipeline;
 import org.sd3j.conditioning.ConditioningLayout;
 import org.sd3j.internal.Checks;
 import org.sd3j.internal.Closeables;
+import org.sd3j.lora.LoraRequest;
 import org.sd3j.model.Denoiser;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.model.LatentFormat;
@@ -27,6 +28,9 @@ import org.sd3j.onnx.clip.ClipGraph;
 import org.sd3j.onnx.clip.ClipWeights;
 import org.sd3j.onnx.clip.OnnxClipEncoder;
 import org.sd3j.onnx.convert.CheckpointConverter;
+import org.sd3j.onnx.lora.LoraComponent;
+import org.sd3j.onnx.lora.LoraFileReader;
+import org.sd3j.onnx.lora.MergedLora;
 import org.sd3j.onnx.mmdit.MmditDenoiser;
 import org.sd3j.onnx.mmdit.OnnxDenoiser;
 import org.sd3j.onnx.runtime.OnnxOptions;
@@ -97,16 +101,24 @@ public final class Sd3Model implements AutoCloseable {
      *                   {@code clip_l.safetensors}, {@code clip_g.safetensors}, {@code t5xxl_fp16.safetensors};
      *                   unprefixed transformers names or the SD3 checkpoint prefixes): such a role is loaded from its
      *                   file instead of the model source, which may lack it
+     * @param loras      LoRAs merged into the weights at load, in order (see {@link #withLora})
      */
     public record Options(boolean lowMemory, Map<EncoderRole, Function<String, long[]>> tokenizers,
                           OnnxClipEncoder.PooledConvention pooled, Map<EncoderRole, Integer> clipHeads,
-                          Map<EncoderRole, Path> encoderFiles) {
+                          Map<EncoderRole, Path> encoderFiles, List<LoraRequest> loras) {
         public Options {
             tokenizers = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(tokenizers,
                     "tokenizers")));
             Objects.requireNonNull(pooled, "pooled");
             clipHeads = Map.copyOf(Objects.requireNonNull(clipHeads, "clipHeads"));
             encoderFiles = Map.copyOf(Objects.requireNonNull(encoderFiles, "encoderFiles"));
+            loras = List.copyOf(Objects.requireNonNull(loras, "loras"));
+        }
+
+        public Options(boolean lowMemory, Map<EncoderRole, Function<String, long[]>> tokenizers,
+                       OnnxClipEncoder.PooledConvention pooled, Map<EncoderRole, Integer> clipHeads,
+                       Map<EncoderRole, Path> encoderFiles) {
+            this(lowMemory, tokenizers, pooled, clipHeads, encoderFiles, List.of());
         }
 
         public Options(boolean lowMemory, Map<EncoderRole, Function<String, long[]>> tokenizers,
@@ -118,18 +130,35 @@ public final class Sd3Model implements AutoCloseable {
             return new Options(false, Map.of(), OnnxClipEncoder.PooledConvention.REFERENCE, Map.of(), Map.of());
         }
 
+        /**
+         * Merges a LoRA into the weights when the model loads (repeatable; applied in order, weights adding up):
+         * each adapted weight becomes {@code W + weight * (alpha / r) * B A}, a new buffer that replaces only that
+         * weight, the rest staying memory-mapped. The MMDiT's and the CLIP encoders' adapters are applied (any key
+         * layout {@link org.sd3j.onnx.lora.LoraKeyStyle} names); weight 0 leaves the model exactly as it is. In an
+         * ONNX folder, adapters whose weights cannot be found by name are left out and reported
+         * ({@link Sd3Model#mergedLoras()}, and a WARN). To switch LoRAs per generation instead, see
+         * {@link Sd3Pipeline.Builder#lora}.
+         *
+         * @param weight any finite number (1: as trained)
+         */
+        public Options withLora(Path file, double weight) {
+            List<LoraRequest> l = new ArrayList<>(loras);
+            l.add(new LoraRequest(file, weight));
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles, l);
+        }
+
         public Options withLowMemory(boolean lowMemory) {
-            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles);
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles, loras);
         }
 
         public Options withTokenizer(EncoderRole role, Function<String, long[]> tokenizer) {
             Map<EncoderRole, Function<String, long[]>> m = new LinkedHashMap<>(tokenizers);
             m.put(Objects.requireNonNull(role, "role"), Objects.requireNonNull(tokenizer, "tokenizer"));
-            return new Options(lowMemory, m, pooled, clipHeads, encoderFiles);
+            return new Options(lowMemory, m, pooled, clipHeads, encoderFiles, loras);
         }
 
         public Options withPooled(OnnxClipEncoder.PooledConvention pooled) {
-            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles);
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, encoderFiles, loras);
         }
 
         public Options withClipHeads(EncoderRole role, int heads) {
@@ -138,7 +167,7 @@ public final class Sd3Model implements AutoCloseable {
             }
             Map<EncoderRole, Integer> m = new LinkedHashMap<>(clipHeads);
             m.put(Objects.requireNonNull(role, "role"), heads);
-            return new Options(lowMemory, tokenizers, pooled, m, encoderFiles);
+            return new Options(lowMemory, tokenizers, pooled, m, encoderFiles, loras);
         }
 
         /**
@@ -152,7 +181,7 @@ public final class Sd3Model implements AutoCloseable {
             }
             Map<EncoderRole, Path> m = new LinkedHashMap<>(encoderFiles);
             m.put(role, Objects.requireNonNull(file, "file"));
-            return new Options(lowMemory, tokenizers, pooled, clipHeads, m);
+            return new Options(lowMemory, tokenizers, pooled, clipHeads, m, loras);
         }
     }
 
@@ -167,11 +196,15 @@ public final class Sd3Model implements AutoCloseable {
     private final OnnxOptions onnxOptions;
     private final boolean lowMemory;
     private final List<AutoCloseable> owned;
+    private final List<LoraRequest> loras;
+    private final List<MergedLora> merged;
     private volatile boolean closed;
 
     private Sd3Model(Path path, Format format, Denoiser denoiser, Map<EncoderRole, TextEncoder> encoders, Vae vae,
                      ConditioningLayout layout, SchedulerConfig scheduler, OnnxOptions onnxOptions, boolean lowMemory,
-                     List<AutoCloseable> owned) {
+                     List<AutoCloseable> owned, List<LoraRequest> loras, List<MergedLora> merged) {
+        this.loras = List.copyOf(loras);
+        this.merged = List.copyOf(merged);
         this.path = path;
         this.format = format;
         this.denoiser = denoiser;
@@ -251,12 +284,16 @@ public final class Sd3Model implements AutoCloseable {
         final OnnxOptions config;
         final Options options;
         final List<AutoCloseable> owned = new ArrayList<>();
+        /** The LoRAs to merge: those of non-zero weight. */
+        final List<LoraRequest> loras;
+        final List<MergedLora> merged = new ArrayList<>();
 
         Loading(Path path, Format format, OnnxOptions config, Options options) {
             this.path = path;
             this.format = format;
             this.config = config;
             this.options = options;
+            this.loras = options.loras().stream().filter(l -> l.weight() != 0).toList();
         }
 
         Sd3Model run() {
@@ -270,15 +307,19 @@ public final class Sd3Model implements AutoCloseable {
                         + " shift {}. Set .shift(TimeShift.dynamicForTokens(...)) per resolution to shift dynamically",
                         path, scheduler.shift());
             }
+            Map<LoraComponent, Path> adapted = adaptedParts();
             if (format == Format.ONNX) {
-                OnnxDenoiser d = own(OnnxDenoiser.load(path.resolve("transformer").resolve("model.onnx"), config));
+                OnnxDenoiser d = own(OnnxDenoiser.load(path.resolve("transformer").resolve("model.onnx"), config,
+                        loras));
+                merged.addAll(d.mergedLoras());
                 denoiser = d;
                 contextDim = d.contextDim() > 0 ? d.contextDim() : ConditioningLayout.sd3().contextDim();
                 pooledDim = d.pooledDim() > 0 ? d.pooledDim() : ConditioningLayout.sd3().pooledDim();
             } else {
                 // The attention sd3 convert writes: a checkpoint and its converted folder compute the same images.
                 MmditDenoiser d = own(MmditDenoiser.load(format == Format.DIFFUSERS ? path.resolve("transformer") : path,
-                        config, CheckpointConverter.ATTENTION));
+                        config, CheckpointConverter.ATTENTION, loras));
+                merged.addAll(d.mergedLoras());
                 denoiser = d;
                 contextDim = d.config().contextDim();
                 pooledDim = d.config().pooledDim();
@@ -305,12 +346,36 @@ public final class Sd3Model implements AutoCloseable {
                     own((AutoCloseable) e);
                     encoders.put(role, e);
                     dims.put(role, s.dims != null ? s.dims : ((OnnxFolderEncoder) e).dims());
+                    merged.addAll(e instanceof OnnxFolderEncoder f ? f.mergedLoras()
+                            : e instanceof OnnxClipEncoder c ? c.mergedLoras() : List.of());
                 }
             }
+            adapted.forEach((part, file) -> {
+                if (part != LoraComponent.MMDIT && !encoders.containsKey(role(part))) {
+                    throw new ModelLoadException(file, "has adapters for the " + part.part() + " text encoder, which"
+                            + " the model " + path + " does not have; expected a LoRA for its "
+                            + (encoders.isEmpty() ? "MMDiT" : "MMDiT and " + encoders.keySet()));
+                }
+            });
             Vae vae = loadVae();
             ConditioningLayout layout = layout(dims, lengths, contextDim, pooledDim);
             return new Sd3Model(path, format, denoiser, encoders, vae, layout, scheduler, config,
-                    options.lowMemory(), new ArrayList<>(owned));
+                    options.lowMemory(), new ArrayList<>(owned), loras, merged);
+        }
+
+        /** The parts of the model the LoRAs adapt, each with the first file that does (headers only). */
+        Map<LoraComponent, Path> adaptedParts() {
+            Map<LoraComponent, Path> out = new LinkedHashMap<>();
+            for (LoraRequest l : loras) {
+                try (LoraFileReader r = LoraFileReader.open(l.file())) {
+                    r.components().forEach(c -> out.putIfAbsent(c, l.file()));
+                }
+            }
+            return out;
+        }
+
+        private static EncoderRole role(LoraComponent part) {
+            return part == LoraComponent.CLIP_L ? EncoderRole.CLIP_L : EncoderRole.CLIP_G;
         }
 
         <T extends AutoCloseable> T own(T t) {
@@ -368,7 +433,7 @@ public final class Sd3Model implements AutoCloseable {
                     int[] dims = options.lowMemory() ? onnxDims(file, role) : null;
                     return Optional.of(new EncoderSource(dims,
                             () -> (TextEncoder) (OnnxFolderEncoder.load(file, role, config,
-                                    options.pooled(), tokenizer))));
+                                    options.pooled(), tokenizer, loras))));
                 }
                 case DIFFUSERS -> {
                     Path folder = path.resolve(folderOf(role));
@@ -424,7 +489,7 @@ public final class Sd3Model implements AutoCloseable {
             OnnxClipEncoder.Options clipOptions = OnnxClipEncoder.Options.defaults().withPooled(options.pooled())
                     .withTokenizer(tokenizer).withHeads(options.clipHeads().getOrDefault(role, 0));
             return new EncoderSource(dims, clip
-                    ? () -> (TextEncoder) (OnnxClipEncoder.load(file, role, config, clipOptions))
+                    ? () -> (TextEncoder) (OnnxClipEncoder.load(file, role, config, clipOptions, loras))
                     : () -> (TextEncoder) (OnnxT5Encoder.load(file, config, tokenizer)));
         }
 
@@ -589,8 +654,18 @@ public final class Sd3Model implements AutoCloseable {
     }
 
     /**
+     * What merging {@link Options#withLora} LoRAs did, per LoRA file and model part: how many adapters were merged
+     * and, for ONNX folders, which could not be mapped to the export's weights. (In low-memory mode the text
+     * encoders merge on each load and only log what they could not map.)
+     */
+    public List<MergedLora> mergedLoras() {
+        return merged;
+    }
+
+    /**
      * A pipeline builder with this model's encoders, denoiser, VAE, layout, shift and native size (from
-     * {@code transformer/config.json}'s {@code sample_size}, else the pipeline's 1024x1024); components borrowed.
+     * {@code transformer/config.json}'s {@code sample_size}, else the pipeline's 1024x1024), and the LoRAs merged at
+     * load recorded for the images' parameters ({@link Sd3Pipeline.Builder#mergedLoras}); components borrowed.
      */
     public Sd3Pipeline.Builder pipelineBuilder() {
         ensureOpen();
@@ -598,6 +673,7 @@ public final class Sd3Model implements AutoCloseable {
                 .encoders(encoders.values().toArray(TextEncoder[]::new))
                 .layout(layout)
                 .denoiser(denoiser)
+                .mergedLoras(loras)
                 .shift(shift);
         if (vae != null) {
             b.vae(vae);

@@ -1,6 +1,6 @@
 package org.sd3j.train.lora;
 
-/** Key layouts of LoRA safetensors files (SPEC §7). */
+/** Key layouts of LoRA safetensors files (SPEC §7); {@link LoraFiles} writes and reads all four. */
 public enum LoraLayout {
     /**
      * diffusers / PEFT: {@code transformer.transformer_blocks.0.attn.to_q.lora_A.weight} [r, in] and
@@ -15,5 +15,15 @@ public enum LoraLayout {
      * {@code .lora_up.weight} [out, r] and {@code .alpha} (a float32 scalar), original module names with dots
      * turned into underscores, qkv fused.
      */
-    KOHYA
+    KOHYA,
+    /**
+     * ComfyUI's own LoRA files: {@code diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_down.weight},
+     * {@code .lora_up.weight}, {@code .alpha}: original module names, qkv fused.
+     */
+    COMFYUI,
+    /**
+     * Stability's checkpoint keys: {@code model.diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_A.weight},
+     * {@code .lora_B.weight}, {@code .alpha}, qkv fused.
+     */
+    ORIGINAL
 }

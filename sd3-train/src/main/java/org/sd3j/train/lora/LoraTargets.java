@@ -9,6 +9,7 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 import org.sd3j.internal.Checks;
+import org.sd3j.onnx.lora.MmditModules;
 
 /**
  * Which Linear modules of the MMDiT get LoRA adapters. Presets (SPEC §7):
@@ -157,7 +158,7 @@ public final class LoraTargets {
                 continue;
             }
             String module = name.substring(0, name.length() - ".weight".length());
-            if (!ModuleNames.isLinear(module)) {
+            if (!MmditModules.isLinear(module)) {
                 continue;
             }
             linear.add(module);
@@ -177,7 +178,7 @@ public final class LoraTargets {
         if (style == NameStyle.ORIGINAL) {
             return matcher.test(original);
         }
-        List<String> names = ModuleNames.toDiffusers(original);
+        List<String> names = MmditModules.toDiffusers(original);
         List<String> hits = names.stream().filter(matcher).toList();
         if (!hits.isEmpty() && hits.size() < names.size()) {
             throw new IllegalArgumentException("patterns must select all or none of a fused projection's "

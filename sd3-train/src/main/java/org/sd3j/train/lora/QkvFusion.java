@@ -7,8 +7,7 @@ import org.sd3j.tensor.Tensor;
 
 /**
  * Exact conversions between one adapter on a fused q|k|v projection [3D, in] and diffusers' three adapters on
- * the q, k and v projections [D, in] (SPEC §7), and the scale/shift row swap of diffusers' 2-chunk adaLN layers.
- * Internal; stateless.
+ * the q, k and v projections [D, in] (SPEC §7). Internal; stateless.
  */
 final class QkvFusion {
     private QkvFusion() {
@@ -121,16 +120,6 @@ final class QkvFusion {
             col += rp;
         }
         return new LoraAdapter(a, b, fusedScale * rank);
-    }
-
-    /** A new [out, r] tensor with the two row halves of {@code b} exchanged (its own inverse). */
-    static Tensor swapRowHalves(Tensor b) {
-        int out = b.dim(0);
-        if (out % 2 != 0) {
-            throw new IllegalArgumentException("b must have an even number of rows to swap halves, found " + b);
-        }
-        int h = out / 2;
-        return Tensor.concat(0, b.slice(h, out), b.slice(0, h));
     }
 
     private static boolean sameDown(LoraAdapter[] parts) {

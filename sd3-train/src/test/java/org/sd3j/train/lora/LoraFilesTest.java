@@ -337,6 +337,34 @@ class LoraFilesTest {
     }
 
     @Nested
+    class ComfyAndOriginalKeys {
+        @Test
+        void roundTripEveryAdapterExactlyUnderTheirOwnNames() {
+            LoraWeights w = everything(15);
+            Path comfy = dir.resolve("comfy.safetensors");
+            Path original = dir.resolve("original.safetensors");
+            LoraFiles.write(comfy, w, LoraLayout.COMFYUI, PROVENANCE);
+            LoraFiles.write(original, w, LoraLayout.ORIGINAL, Map.of());
+
+            LoraFile c = LoraFiles.read(comfy, TestModels.shapes());
+            LoraFile o = LoraFiles.read(original, TestModels.shapes());
+
+            assertThat(c.layout()).isEqualTo(LoraLayout.COMFYUI);
+            assertThat(o.layout()).isEqualTo(LoraLayout.ORIGINAL);
+            assertSameAdapters(c.weights(), w);
+            assertSameAdapters(o.weights(), w);
+            assertThat(c.metadata()).containsEntry("format", "pt").containsAllEntriesOf(PROVENANCE);
+            assertThat(names(comfy)).containsKeys("diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_up.weight",
+                    "diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_down.weight",
+                    "diffusion_model.joint_blocks.0.x_block.attn.qkv.alpha").hasSize(26 * 3);
+            assertThat(names(original)).containsKeys(
+                    "model.diffusion_model.final_layer.adaLN_modulation.1.lora_A.weight",
+                    "model.diffusion_model.final_layer.adaLN_modulation.1.lora_B.weight",
+                    "model.diffusion_model.final_layer.adaLN_modulation.1.alpha").hasSize(26 * 3);
+        }
+    }
+
+    @Nested
     class BadFiles {
         private Path diffusersDefault(long seed) {
             Path f = dir.resolve("lora-" + seed + ".safetensors");
@@ -411,19 +439,40 @@ class LoraFilesTest {
         void unknownKeysListWhatWasRecognised() {
             Path f = dir.resolve("te.safetensors");
             SafetensorsWriter.create()
-                    .add("lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", Tensor.zeros(4, 8))
+                    .add("lora_te3_encoder_block_0_layer_0_SelfAttention_q.lora_down.weight", Tensor.zeros(4, 8))
                     .add("lora_unet_context_embedder.lora_down.weight", Tensor.zeros(4, 96))
                     .add("lora_unet_context_embedder.lora_up.weight", Tensor.zeros(128, 4))
                     .write(f);
             assertThatThrownBy(() -> LoraFiles.read(f))
                     .isInstanceOf(ModelLoadException.class)
                     .hasMessage(f + ": unrecognised LoRA key layout: 1 of 3 tensors fit no known layout, e.g."
-                            + " 'lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight'; recognised: 0"
+                            + " 'lora_te3_encoder_block_0_layer_0_SelfAttention_q.lora_down.weight'; recognised: 0"
                             + " diffusers/PEFT tensors 'transformer.<diffusers module>.lora_A.weight' /"
                             + " '.lora_B.weight',"
                             + " 2 kohya tensors 'lora_unet_<original module>.lora_down.weight' / '.lora_up.weight' /"
                             + " '.alpha' such as 'lora_unet_context_embedder.lora_down.weight',"
-                            + " 'lora_unet_context_embedder.lora_up.weight', over the MMDiT's Linear modules");
+                            + " 'lora_unet_context_embedder.lora_up.weight',"
+                            + " 0 ComfyUI tensors 'diffusion_model.<original module>.lora_up.weight' /"
+                            + " '.lora_down.weight' / '.alpha',"
+                            + " 0 original-key tensors '[model.diffusion_model.]<original module>.lora_A.weight' /"
+                            + " '.lora_B.weight', over the Linear modules of the MMDiT and the CLIP text encoders");
+        }
+
+        @Test
+        void textEncoderAdaptersAreNotTrainingAdapters() {
+            Path f = dir.resolve("te.safetensors");
+            SafetensorsWriter.create()
+                    .add("lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", Tensor.zeros(4, 64))
+                    .add("lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight", Tensor.zeros(256, 4))
+                    .add("lora_unet_context_embedder.lora_down.weight", Tensor.zeros(4, 96))
+                    .add("lora_unet_context_embedder.lora_up.weight", Tensor.zeros(128, 4))
+                    .write(f);
+            assertThatThrownBy(() -> LoraFiles.read(f))
+                    .isInstanceOf(ModelLoadException.class)
+                    .hasMessage(f + ": holds 1 text-encoder adapters such as"
+                            + " 'lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', which LoraWeights"
+                            + " cannot hold: it reads MMDiT adapters only (inference applies both:"
+                            + " Sd3Model.Options.withLora, Sd3Pipeline.Builder.lora)");
         }
 
         @Test

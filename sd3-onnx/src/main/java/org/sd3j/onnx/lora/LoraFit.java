@@ -1,4 +1,4 @@
-package org.sd3j.train.lora;
+package org.sd3j.onnx.lora;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -12,17 +12,25 @@ import org.sd3j.onnx.safetensors.TensorSource;
 
 /**
  * Checks a LoRA file's tensor shapes from its header, before any data is read: each A is [r, in] and its B
- * [out, r]; the q/k/v parts of one projection agree; and, given the model's weight shapes, every adapted weight
+ * [out, r]; the q/k/v parts of one projection agree; and, given a model part's weight shapes, every adapted weight
  * exists and in/out fit it. The first offending tensor (in natural name order) is reported with its expected and
- * found shapes. Internal.
+ * found shapes. Stateless.
  */
-final class FitCheck {
-    private FitCheck() {
+public final class LoraFit {
+    private LoraFit() {
     }
 
-    static void check(Path file, TensorSource source, List<StoredAdapter> adapters, Map<String, long[]> modelShapes) {
+    /**
+     * @param modules the adapters to check (e.g. {@link LoraScan#modules()})
+     * @param shapes  per model part, its Linear weight shapes by canonical name ({@code <module>.weight} ->
+     *                [out, in], fused qkv as [3D, D]); a part without an entry is checked for internal consistency
+     *                only
+     * @throws ModelLoadException naming the file and the first offending tensor
+     */
+    public static void check(Path file, TensorSource source, List<LoraModule> modules,
+                             Map<LoraComponent, Map<String, long[]>> shapes) {
         Map<String, long[]> partShapes = new HashMap<>();
-        for (StoredAdapter s : adapters) {
+        for (LoraModule s : modules) {
             long[] a = source.info(s.aName()).shape();
             long[] b = source.info(s.bName()).shape();
             if (a.length != 2 || a[0] < 1) {
@@ -39,31 +47,33 @@ final class FitCheck {
                     throw fail(file, s.alphaName(), alpha.shape(), "[] (a scalar)", "");
                 }
             }
-            if (modelShapes != null) {
-                checkModel(file, s, a, b, modelShapes);
+            Map<String, long[]> model = shapes.get(s.component());
+            if (model != null) {
+                checkModel(file, s, a, b, model);
             }
             if (s.isSlice()) {
-                long[] first = partShapes.putIfAbsent(s.original(), new long[] {a[1], b[0]});
+                long[] first = partShapes.putIfAbsent(s.module(), new long[] {a[1], b[0]});
                 if (first != null && (first[0] != a[1] || first[1] != b[0])) {
                     throw new ModelLoadException(file, "LoRA tensors '" + s.aName() + "' " + Arrays.toString(a)
                             + " and '" + s.bName() + "' " + Arrays.toString(b)
-                            + " do not fit the other q/k/v parts of '" + s.original() + "', which map " + first[0]
+                            + " do not fit the other q/k/v parts of '" + s.module() + "', which map " + first[0]
                             + " inputs to " + first[1] + " outputs");
                 }
             }
         }
     }
 
-    private static void checkModel(Path file, StoredAdapter s, long[] a, long[] b, Map<String, long[]> modelShapes) {
-        String weight = s.original() + ".weight";
-        long[] w = modelShapes.get(weight);
+    private static void checkModel(Path file, LoraModule s, long[] a, long[] b, Map<String, long[]> model) {
+        String weight = s.module() + ".weight";
+        String owner = s.component() == LoraComponent.MMDIT ? "" : " of the " + s.component().part() + " encoder";
+        long[] w = model.get(weight);
         if (w == null || w.length != 2) {
             throw new ModelLoadException(file, "LoRA tensor '" + s.aName() + "' adapts model weight '" + weight
-                    + "', which the model " + (w == null ? "does not have" : "has with shape " + Arrays.toString(w)
-                    + ", not a 2-D Linear weight"));
+                    + "'" + owner + ", which the model " + (w == null ? "does not have"
+                            : "has with shape " + Arrays.toString(w) + ", not a 2-D Linear weight"));
         }
         long out = s.isSlice() ? w[0] / 3 : w[0];
-        String fit = " to fit model weight '" + weight + "' " + Arrays.toString(w)
+        String fit = " to fit model weight '" + weight + "' " + Arrays.toString(w) + owner
                 + (s.isSlice() ? " (its " + "qkv".charAt(s.part()) + " rows)" : "");
         if (a[1] != w[1]) {
             throw fail(file, s.aName(), a, Arrays.toString(new long[] {a[0], w[1]}), fit);

@@ -1,13 +1,13 @@
-package org.sd3j.train.lora;
+package org.sd3j.onnx.lora;
 
 import java.util.Comparator;
 
 /**
  * Orders module names with their numbers compared as numbers ({@code transformer_blocks.2} before
- * {@code transformer_blocks.10}), so that adapters come in block order. Internal.
+ * {@code transformer_blocks.10}), so that adapters come in block order. Stateless.
  */
-final class NaturalOrder implements Comparator<String> {
-    static final NaturalOrder INSTANCE = new NaturalOrder();
+public final class NaturalOrder implements Comparator<String> {
+    public static final NaturalOrder INSTANCE = new NaturalOrder();
 
     private NaturalOrder() {
     }

@@ -1,5 +1,6 @@
-package org.sd3j.train.lora;
+package org.sd3j.onnx.lora;
 
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,21 +9,27 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.sd3j.internal.Checks;
+import org.sd3j.onnx.mmdit.MmditConfig;
+import org.sd3j.onnx.mmdit.MmditWeights;
+import org.sd3j.tensor.Tensor;
+
 /**
  * Names of the MMDiT's Linear modules in the three naming schemes a LoRA file can use (SPEC §5): Stability's
  * original checkpoint keys (the canonical form, e.g. {@code joint_blocks.0.x_block.attn.qkv}), diffusers'
  * {@code SD3Transformer2DModel} modules (which split the fused qkv into three), and kohya's
- * {@code lora_unet_}-prefixed, underscore-joined original names. Internal; stateless.
+ * {@code lora_unet_}-prefixed, underscore-joined original names; and the shapes of those modules' weights.
+ * Stateless.
  */
-final class ModuleNames {
+public final class MmditModules {
     /** Linear modules inside a joint block, as original suffixes. */
-    static final List<String> BLOCK_MODULES = List.of("attn.qkv", "attn.proj", "attn2.qkv", "attn2.proj",
+    public static final List<String> BLOCK_MODULES = List.of("attn.qkv", "attn.proj", "attn2.qkv", "attn2.proj",
             "mlp.fc1", "mlp.fc2", "adaLN_modulation.1");
     /** Linear modules outside the blocks, as original names. */
-    static final List<String> TOP_MODULES = List.of("t_embedder.mlp.0", "t_embedder.mlp.2", "y_embedder.mlp.0",
+    public static final List<String> TOP_MODULES = List.of("t_embedder.mlp.0", "t_embedder.mlp.2", "y_embedder.mlp.0",
             "y_embedder.mlp.2", "context_embedder", "final_layer.linear", "final_layer.adaLN_modulation.1");
 
-    static final String KOHYA_PREFIX = "lora_unet_";
+    public static final String KOHYA_PREFIX = "lora_unet_";
 
     private static final Pattern ORIGINAL_BLOCK = Pattern.compile(
             "joint_blocks\\.(\\d+)\\.(x_block|context_block)\\.(.+)");
@@ -61,16 +68,16 @@ final class ModuleNames {
     }
 
     /** A diffusers module resolved to its original module and, for q/k/v projections, which rows. */
-    record Part(String original, int part) {
+    public record Part(String original, int part) {
         /** Whole module (not a q/k/v slice). */
-        static final int WHOLE = -1;
+        public static final int WHOLE = -1;
 
-        boolean isSlice() {
+        public boolean isSlice() {
             return part != WHOLE;
         }
 
         /** "q", "k" or "v"; empty for a whole module. */
-        String partName() {
+        public String partName() {
             return isSlice() ? QKV[part] : "";
         }
     }
@@ -79,10 +86,10 @@ final class ModuleNames {
      * The model's order: embedders, then block by block (x stream before context stream, modules in
      * {@link #BLOCK_MODULES} order), then the final layer; unknown names last, by name.
      */
-    static final Comparator<String> MODEL_ORDER = Comparator.comparingLong(ModuleNames::position)
+    public static final Comparator<String> MODEL_ORDER = Comparator.comparingLong(MmditModules::position)
             .thenComparing(Comparator.naturalOrder());
 
-    private ModuleNames() {
+    private MmditModules() {
     }
 
     private static long position(String original) {
@@ -100,7 +107,7 @@ final class ModuleNames {
     }
 
     /** Whether {@code original} names a Linear module of the MMDiT this package knows. */
-    static boolean isLinear(String original) {
+    public static boolean isLinear(String original) {
         if (TOP.containsKey(original)) {
             return true;
         }
@@ -109,7 +116,7 @@ final class ModuleNames {
     }
 
     /** Whether {@code original} is a fused q|k|v projection. */
-    static boolean isFusedQkv(String original) {
+    public static boolean isFusedQkv(String original) {
         return isLinear(original) && original.endsWith(".qkv");
     }
 
@@ -118,7 +125,7 @@ final class ModuleNames {
      *
      * @throws IllegalArgumentException if {@code original} is not a known Linear module
      */
-    static List<String> toDiffusers(String original) {
+    public static List<String> toDiffusers(String original) {
         String top = TOP.get(original);
         if (top != null) {
             return List.of(top);
@@ -137,7 +144,7 @@ final class ModuleNames {
     }
 
     /** The original module (and q/k/v part) of a diffusers module name, if it is a known Linear. */
-    static Optional<Part> fromDiffusers(String diffusers) {
+    public static Optional<Part> fromDiffusers(String diffusers) {
         for (Map.Entry<String, String> e : TOP.entrySet()) {
             if (e.getValue().equals(diffusers)) {
                 return Optional.of(new Part(e.getKey(), Part.WHOLE));
@@ -168,7 +175,7 @@ final class ModuleNames {
     }
 
     /** kohya's module name: {@code lora_unet_} + the original name with dots replaced by underscores. */
-    static String toKohya(String original) {
+    public static String toKohya(String original) {
         if (!isLinear(original)) {
             throw new IllegalArgumentException("original must name an MMDiT Linear module, found '" + original + "'");
         }
@@ -180,7 +187,7 @@ final class ModuleNames {
      * ({@code x_block}, {@code adaLN_modulation}), so the name is matched against the known modules rather than
      * split.
      */
-    static Optional<String> fromKohya(String kohya) {
+    public static Optional<String> fromKohya(String kohya) {
         for (String top : TOP.keySet()) {
             if ((KOHYA_PREFIX + top.replace('.', '_')).equals(kohya)) {
                 return Optional.of(top);
@@ -203,11 +210,108 @@ final class ModuleNames {
      * {@code norm_out.linear} and the last block's {@code norm1_context.linear}, recognised by its 2-chunk output
      * ({@code out == 2 * in}; other blocks' context adaLN has 6 chunks).
      */
-    static boolean scaleShiftSwapped(String original, long outFeatures, long inFeatures) {
+    public static boolean scaleShiftSwapped(String original, long outFeatures, long inFeatures) {
         if (original.equals("final_layer.adaLN_modulation.1")) {
             return true;
         }
         return original.endsWith(".context_block.adaLN_modulation.1") && outFeatures == 2 * inFeatures;
+    }
+
+    /**
+     * The weight shapes of a configuration's Linear modules ({@code <module>.weight} -> [out, in]): per block qkv
+     * [3D, D], proj [D, D], fc1 [mlp, D], fc2 [D, mlp], adaLN [6D, D] ([9D, D] for MMDiT-X x blocks, with attn2);
+     * the last block's context stream has only qkv and a 2-chunk adaLN [2D, D]. Order: the embedders, then block by
+     * block (x stream, then context stream), then the final layer.
+     */
+    public static Map<String, long[]> linearShapes(MmditConfig config) {
+        Checks.notNull(config, "config");
+        long d = config.hiddenSize();
+        long mlp = config.mlpHidden();
+        Map<String, long[]> out = new LinkedHashMap<>();
+        put(out, "t_embedder.mlp.0", d, MmditConfig.FREQUENCY_EMBEDDING);
+        put(out, "t_embedder.mlp.2", d, d);
+        put(out, "y_embedder.mlp.0", d, config.pooledDim());
+        put(out, "y_embedder.mlp.2", d, d);
+        put(out, "context_embedder", d, config.contextDim());
+        for (int i = 0; i < config.depth(); i++) {
+            boolean last = i == config.depth() - 1;
+            boolean mmditX = config.selfAttentionLayers().contains(i);
+            String x = "joint_blocks." + i + ".x_block.";
+            put(out, x + "attn.qkv", 3 * d, d);
+            put(out, x + "attn.proj", d, d);
+            if (mmditX) {
+                put(out, x + "attn2.qkv", 3 * d, d);
+                put(out, x + "attn2.proj", d, d);
+            }
+            put(out, x + "mlp.fc1", mlp, d);
+            put(out, x + "mlp.fc2", d, mlp);
+            put(out, x + "adaLN_modulation.1", (mmditX ? 9 : 6) * d, d);
+            String c = "joint_blocks." + i + ".context_block.";
+            put(out, c + "attn.qkv", 3 * d, d);
+            if (!last) {
+                put(out, c + "attn.proj", d, d);
+                put(out, c + "mlp.fc1", mlp, d);
+                put(out, c + "mlp.fc2", d, mlp);
+            }
+            put(out, c + "adaLN_modulation.1", (last ? 2 : 6) * d, d);
+        }
+        long patchOut = (long) config.patchSize() * config.patchSize() * config.outChannels();
+        put(out, "final_layer.linear", patchOut, d);
+        put(out, "final_layer.adaLN_modulation.1", 2 * d, d);
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * The shapes of the Linear weights present in a checkpoint, whatever its layout (diffusers' separate q/k/v are
+     * reported fused, as the original stores them), in {@link #linearShapes(MmditConfig)}'s order. Reads headers
+     * only.
+     */
+    public static Map<String, long[]> linearShapes(MmditWeights weights) {
+        Checks.notNull(weights, "weights");
+        Map<String, long[]> out = new LinkedHashMap<>();
+        for (String top : TOP_MODULES.subList(0, 5)) {
+            putIfPresent(out, weights, top);
+        }
+        for (int i = 0; i < weights.blockCount(); i++) {
+            for (String stream : new String[] {"x_block", "context_block"}) {
+                for (String sub : BLOCK_MODULES) {
+                    if (stream.equals("context_block") && sub.startsWith("attn2.")) {
+                        continue; // only image streams have attn2; diffusers would answer with add_q_proj
+                    }
+                    putIfPresent(out, weights, "joint_blocks." + i + "." + stream + "." + sub);
+                }
+            }
+        }
+        for (String top : TOP_MODULES.subList(5, TOP_MODULES.size())) {
+            putIfPresent(out, weights, top);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static void putIfPresent(Map<String, long[]> out, MmditWeights weights, String module) {
+        String name = module + ".weight";
+        if (weights.has(name)) {
+            out.put(name, weights.shape(name));
+        }
+    }
+
+    private static void put(Map<String, long[]> out, String module, long rows, long cols) {
+        out.put(module + ".weight", new long[] {rows, cols});
+    }
+
+    /**
+     * A new [out, r] tensor with the two row halves of {@code rows} exchanged: the conversion between the original's
+     * (shift, scale) and diffusers' (scale, shift) order (its own inverse).
+     *
+     * @throws IllegalArgumentException for an odd number of rows
+     */
+    public static Tensor swapScaleShift(Tensor rows) {
+        int out = rows.dim(0);
+        if (out % 2 != 0) {
+            throw new IllegalArgumentException("b must have an even number of rows to swap halves, found " + rows);
+        }
+        int h = out / 2;
+        return Tensor.concat(0, rows.slice(h, out), rows.slice(0, h));
     }
 
     private static Map<String, String> stream(String name) {
