@@ -138,8 +138,7 @@ final class EvalCommand implements Callable<Integer> {
             List<Object> results = new ArrayList<>();
             for (Run run : runs) {
                 Sd3Pipeline pipeline = pipeline(base, m, run);
-                Path dir = saveImages == null ? null : createFolder(saveImages.resolve(run.name().toLowerCase(
-                        Locale.ROOT).replace('_', '-')));
+                Path dir = saveImages == null ? null : createFolder(saveImages.resolve(EnumOption.name(run)));
                 PromptAdherence.Result r = new PromptAdherence().run(pipeline, captions, seed, dir,
                         (i, c, e, image) -> {
                             if (terminal) {
@@ -201,7 +200,7 @@ final class EvalCommand implements Callable<Integer> {
 
     private static Map<String, Object> toJson(Run run, PromptAdherence.Result r) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("run", run.name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        m.put("run", EnumOption.name(run));
         m.put("attribute_accuracy", r.tally().attributeAccuracy());
         m.put("mean_adherence", r.tally().meanAdherence());
         Map<String, Object> per = new LinkedHashMap<>();
@@ -225,15 +224,9 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     /** {@code all} / {@code no-t5} to {@link Run}. */
-    static final class RunConverter implements picocli.CommandLine.ITypeConverter<Run> {
-        @Override
-        public Run convert(String value) {
-            for (Run r : Run.values()) {
-                if (r.name().replace('_', '-').equalsIgnoreCase(value.strip())) {
-                    return r;
-                }
-            }
-            throw new picocli.CommandLine.TypeConversionException("expected all or no-t5, found " + value);
+    static final class RunConverter extends EnumOption<Run> {
+        RunConverter() {
+            super(Run.class);
         }
     }
 }

@@ -163,16 +163,9 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
     }
 
     /** {@code data} / {@code autoencoder} / {@code cache} / {@code mmdit}. */
-    static final class StageConverter implements picocli.CommandLine.ITypeConverter<DefaultModelRecipe.Stage> {
-        @Override
-        public DefaultModelRecipe.Stage convert(String value) {
-            for (DefaultModelRecipe.Stage s : DefaultModelRecipe.Stage.values()) {
-                if (s.name().equalsIgnoreCase(value.strip())) {
-                    return s;
-                }
-            }
-            throw new picocli.CommandLine.TypeConversionException("expected data, autoencoder, cache or mmdit, "
-                    + "found " + value);
+    static final class StageConverter extends EnumOption<DefaultModelRecipe.Stage> {
+        StageConverter() {
+            super(DefaultModelRecipe.Stage.class);
         }
     }
 
