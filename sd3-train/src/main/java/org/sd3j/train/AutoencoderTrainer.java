@@ -38,7 +38,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trains every weight of an SD3-style 16-channel autoencoder ({@link AutoencoderStep}: reconstruction plus a small
+ * Trains every weight (or only the decoder's: {@link AutoencoderStep.Trained}) of an SD3-style 16-channel autoencoder ({@link AutoencoderStep}: reconstruction plus a small
  * KL term) on a set of images, from a seeded random initialization ({@link #fromScratch}) or from existing weights
  * ({@link #fromWeights}). The same loop as {@link LoraTrainer} and {@link FullParameterTrainer}: reproducible
  * (the seed fixes the initial weights, the image order and the sampling noise), resumable from atomic checkpoints
@@ -79,6 +79,8 @@ public final class AutoencoderTrainer implements AutoCloseable {
     private final Path temporary;
     private final GraphSession session;
     private final Map<String, Tensor> parameters;
+    /** The weights {@link AutoencoderStep.Trained} leaves as loaded, written back with the trained ones. */
+    private final Map<String, Tensor> frozen;
     private final List<String> trainable;
     private final TrainingLoop loop;
     private final WeightsVae vae;
@@ -87,13 +89,15 @@ public final class AutoencoderTrainer implements AutoCloseable {
 
     private AutoencoderTrainer(AutoencoderTrainingSettings settings, VaeConfig config, VaeWeights declared,
                                TensorSource source, Path temporary, GraphSession session,
-                               Map<String, Tensor> parameters, List<String> trainable, OnnxOptions options) {
+                               Map<String, Tensor> parameters, Map<String, Tensor> frozen, List<String> trainable,
+                               OnnxOptions options) {
         this.settings = settings;
         this.config = config;
         this.source = source;
         this.temporary = temporary;
         this.session = session;
         this.parameters = parameters;
+        this.frozen = frozen;
         this.trainable = trainable;
         this.loop = new TrainingLoop(settings.loopSettings(), checkpointFile(), parameters);
         this.vae = new WeightsVae(config, declared, options, this::weights);
@@ -125,6 +129,10 @@ public final class AutoencoderTrainer implements AutoCloseable {
         Checks.notNull(config, "config");
         Checks.notNull(onnxOptions, "onnxOptions");
         Checks.notNull(settings, "settings");
+        if (settings.trained() != AutoencoderStep.Trained.ALL) {
+            throw Checks.fail("settings.trained", "ALL for a new autoencoder (a frozen random encoder encodes nothing)",
+                    settings.trained());
+        }
         Map<String, Tensor> init = VaeInit.random(config, settings.seed());
         // VaeWeights reads a file: the initial weights go to a temporary one (in a folder of its own, where no
         // config.json can overrule the metadata), mapped for the graphs' declarations.
@@ -179,28 +187,40 @@ public final class AutoencoderTrainer implements AutoCloseable {
                         + config + " in " + file);
             }
             AutoencoderStep.StepGraph step = AutoencoderStep.build(config, weights, settings.width(),
-                    settings.height(), settings.reconstruction(), settings.klWeight());
+                    settings.height(), settings.reconstruction(), settings.klWeight(), settings.trained());
             Map<String, Tensor> parameters = new LinkedHashMap<>();
+            Map<String, Tensor> frozen = new LinkedHashMap<>();
             long count = 0;
-            for (String name : step.trainable()) {
-                WeightData d = step.graph().weights().get(name);
-                int[] shape = new int[d.shape().length];
-                for (int i = 0; i < shape.length; i++) {
-                    shape[i] = Math.toIntExact(d.shape()[i]);
+            for (Map.Entry<String, WeightData> e : step.graph().weights().entrySet()) {
+                Tensor copy = copyOf(e.getValue());
+                if (step.trainable().contains(e.getKey())) {
+                    parameters.put(e.getKey(), copy);
+                    count += copy.size();
+                } else {
+                    frozen.put(e.getKey(), copy);
                 }
-                Tensor copy = Tensor.zeros(shape); // writable: the file stays read-only and untouched
-                copy.asFloatBuffer().put(d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
-                parameters.put(name, copy);
-                count += copy.size();
             }
             session = GraphSession.create(step.graph(), onnxOptions, GraphSession.WeightBinding.INPUTS);
-            LOG.info("Autoencoder training ({}): {} tensors, {} parameters, {}x{} images, batch {}", config,
-                    parameters.size(), count, settings.width(), settings.height(), settings.batchSize());
+            LOG.info("Autoencoder training ({}): {} tensors, {} parameters ({} frozen tensors), {}x{} images, "
+                    + "batch {}", config, parameters.size(), count, frozen.size(), settings.width(),
+                    settings.height(), settings.batchSize());
             return new AutoencoderTrainer(settings, config, weights, source, temporary, session,
-                    Collections.unmodifiableMap(parameters), step.trainable(), onnxOptions);
+                    Collections.unmodifiableMap(parameters), Collections.unmodifiableMap(frozen), step.trainable(),
+                    onnxOptions);
         } catch (RuntimeException e) {
             throw Closeables.closeAfterFailure(e, session, source);
         }
+    }
+
+    /** A writable float32 copy: the file stays read-only and untouched. */
+    private static Tensor copyOf(WeightData d) {
+        int[] shape = new int[d.shape().length];
+        for (int i = 0; i < shape.length; i++) {
+            shape[i] = Math.toIntExact(d.shape()[i]);
+        }
+        Tensor copy = Tensor.zeros(shape);
+        copy.asFloatBuffer().put(d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+        return copy;
     }
 
     /** The geometry (latent scaling 1, shift 0 for a new autoencoder; see {@link #measureLatentScaling}). */
@@ -311,7 +331,7 @@ public final class AutoencoderTrainer implements AutoCloseable {
     }
 
     /**
-     * Writes {@link #weights()} as an SD3 autoencoder file ({@link VaeFiles}: {@code first_stage_model.*}, float32),
+     * Writes {@link #weights()} (with the weights the run leaves frozen) as an SD3 autoencoder file ({@link VaeFiles}: {@code first_stage_model.*}, float32),
      * atomically, with {@code scaling} and the GroupNorm groups ({@link VaeFileConfig}'s keys), the settings
      * ({@link #SETTINGS_KEY}) and the steps done ({@link #STEPS_KEY}) in its metadata: {@code OnnxVae.load(file,
      * options)} loads it with all of them.
@@ -323,7 +343,9 @@ public final class AutoencoderTrainer implements AutoCloseable {
         Map<String, String> metadata = declared(scaling.applyTo(config));
         metadata.put(SETTINGS_KEY, settings.toJson());
         metadata.put(STEPS_KEY, Long.toString(stepsDone));
-        VaeFiles.write(file, weights(), metadata);
+        Map<String, Tensor> all = new LinkedHashMap<>(frozen);
+        all.putAll(weights());
+        VaeFiles.write(file, all, metadata);
     }
 
     private void ensureOpen() {

@@ -27,12 +27,14 @@ import org.sd3j.train.step.AutoencoderStep;
  * @param checkpointEvery steps between checkpoints (one is also written at the end)
  * @param accumulation    micro-batches per optimizer step
  * @param emaDecay        EMA decay of the weights; 0 keeps no EMA
+ * @param trained         which weights are trained (the others stay as loaded)
  */
 public record AutoencoderTrainingSettings(int width, int height, int batchSize,
                                           AutoencoderStep.Reconstruction reconstruction, double klWeight,
                                           AdamWSettings optimizer, LearningRateSchedule schedule,
                                           GradientClipping clipping, int accumulation, long steps, long seed,
-                                          Path checkpointDir, long checkpointEvery, double emaDecay) {
+                                          Path checkpointDir, long checkpointEvery, double emaDecay,
+                                          AutoencoderStep.Trained trained) {
     /** Default peak learning rate: from-scratch autoencoders this small take a larger step than fine-tuning. */
     public static final double DEFAULT_LEARNING_RATE = 1e-3;
     /** Default KL weight (LDM's autoencoders use 1e-6). */
@@ -60,6 +62,7 @@ public record AutoencoderTrainingSettings(int width, int height, int batchSize,
         if (!(emaDecay >= 0 && emaDecay < 1)) {
             throw Checks.fail("emaDecay", "in [0, 1)", emaDecay);
         }
+        Checks.notNull(trained, "trained");
     }
 
     /** Settings for {@code steps} steps checkpointed in {@code checkpointDir}, everything else the defaults. */
@@ -85,6 +88,7 @@ public record AutoencoderTrainingSettings(int width, int height, int batchSize,
         m.put("steps", steps);
         m.put("seed", seed);
         m.put("ema_decay", emaDecay);
+        m.put("trained", trained.name());
         return TrainingSettings.json(m);
     }
 
@@ -110,6 +114,7 @@ public record AutoencoderTrainingSettings(int width, int height, int batchSize,
         private final Path checkpointDir;
         private long checkpointEvery = 500;
         private double emaDecay;
+        private AutoencoderStep.Trained trained = AutoencoderStep.Trained.ALL;
 
         private Builder(long steps, Path checkpointDir) {
             this.steps = steps;
@@ -177,6 +182,15 @@ public record AutoencoderTrainingSettings(int width, int height, int batchSize,
             return this;
         }
 
+        /**
+         * Which weights to train (default {@link AutoencoderStep.Trained#ALL}); {@link
+         * AutoencoderStep.Trained#DECODER} needs a trainer {@linkplain AutoencoderTrainer#fromWeights from weights}.
+         */
+        public Builder trained(AutoencoderStep.Trained weights) {
+            this.trained = weights;
+            return this;
+        }
+
         public AutoencoderTrainingSettings build() {
             LearningRateSchedule s = schedule;
             if (s == null) {
@@ -186,7 +200,7 @@ public record AutoencoderTrainingSettings(int width, int height, int batchSize,
                         : LearningRateSchedule.constant(peak);
             }
             return new AutoencoderTrainingSettings(width, height, batchSize, reconstruction, klWeight, optimizer, s,
-                    clipping, accumulation, steps, seed, checkpointDir, checkpointEvery, emaDecay);
+                    clipping, accumulation, steps, seed, checkpointDir, checkpointEvery, emaDecay, trained);
         }
     }
 }

@@ -20,6 +20,7 @@ import org.sd3j.tensor.Tensor;
 import org.sd3j.train.checkpoint.TrainingCheckpoint;
 import org.sd3j.train.optim.AdamWSettings;
 import org.sd3j.train.optim.LearningRateSchedule;
+import org.sd3j.train.step.AutoencoderStep;
 import org.sd3j.train.vae.LatentScaling;
 import org.sd3j.train.vae.ReconstructionMetrics;
 import org.sd3j.train.vae.ShapeImages;
@@ -150,6 +151,64 @@ class AutoencoderTrainerTest {
             assertThat(t.config()).isEqualTo(scaling.applyTo(SMALLEST));
             weights.forEach((k, v) -> assertThat(t.parameters().get(k).maxAbsDiff(v)).as(k).isZero());
         }
+    }
+
+    @Test
+    void decoderFineTuningLeavesTheEncoderBitIdenticalAndImprovesTheDecoder() {
+        List<Image> train = ShapeImages.draw(1, 0, 32, 16, false);
+        List<Image> heldOut = ShapeImages.draw(2, 0, 8, 16, false);
+        Path base = dir.resolve("base.safetensors");
+        LatentScaling scaling;
+        try (AutoencoderTrainer t = AutoencoderTrainer.fromScratch(SMALLEST, OnnxOptions.cpu(),
+                AutoencoderTrainingSettings.builder(150, dir.resolve("base")).imageSize(16, 16).batchSize(4).seed(3)
+                        .optimizer(new AdamWSettings(2e-3, 0.9, 0.999, 1e-8, 0)).build())) {
+            t.train(train, TrainingListener.NONE);
+            scaling = t.measureLatentScaling(train);
+            t.writeWeights(base, scaling);
+        }
+        Path tuned = dir.resolve("tuned.safetensors");
+        Tensor batch = Tensor.concat(0, heldOut.get(0).toTensor(), heldOut.get(1).toTensor());
+        ReconstructionMetrics before;
+        ReconstructionMetrics after;
+        try (AutoencoderTrainer t = AutoencoderTrainer.fromWeights(base, OnnxOptions.cpu(),
+                AutoencoderTrainingSettings.builder(150, dir.resolve("tuned")).imageSize(16, 16).batchSize(4).seed(5)
+                        .trained(AutoencoderStep.Trained.DECODER)
+                        .optimizer(new AdamWSettings(2e-3, 0.9, 0.999, 1e-8, 0)).build())) {
+            assertThat(t.parameters().keySet()).isNotEmpty()
+                    .allMatch(n -> n.startsWith(AutoencoderStep.DECODER_PREFIX));
+            before = t.evaluate(heldOut);
+            t.train(train, TrainingListener.NONE);
+            after = t.evaluate(heldOut);
+            t.writeWeights(tuned, scaling);
+        }
+        LOG.info("Decoder fine-tuning: held-out {} -> {}", before, after);
+        // Observed 13.58 -> 13.93 dB: the base's cosine decay has already fitted its decoder to this encoder, so
+        // the gain is small; 0.15 dB leaves room for other CPUs' rounding yet fails if the decoder does not learn.
+        assertThat(after.psnr()).isGreaterThan(before.psnr() + 0.15);
+        try (TensorSource a = Safetensors.open(base); TensorSource b = Safetensors.open(tuned)) {
+            assertThat(b.names()).containsExactlyInAnyOrderElementsOf(a.names());
+            int changed = 0;
+            for (String name : a.names()) {
+                double diff = a.toFloatTensor(name).maxAbsDiff(b.toFloatTensor(name));
+                if (name.startsWith(VaeFiles.PREFIX + "encoder.")) {
+                    assertThat(diff).as(name).isZero();
+                } else if (diff > 0) {
+                    changed++;
+                }
+            }
+            assertThat(changed).isGreaterThan(10);
+        }
+        try (OnnxVae a = OnnxVae.load(base, OnnxOptions.cpu()); OnnxVae b = OnnxVae.load(tuned, OnnxOptions.cpu())) {
+            assertThat(b.encode(batch).mean().maxAbsDiff(a.encode(batch).mean())).isZero();
+        }
+    }
+
+    @Test
+    void decoderOnlyTrainingNeedsExistingWeights() {
+        assertThatThrownBy(() -> AutoencoderTrainer.fromScratch(SMALLEST, OnnxOptions.cpu(),
+                AutoencoderTrainingSettings.builder(1, dir).trained(AutoencoderStep.Trained.DECODER).build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("settings.trained must be ALL for a new autoencoder");
     }
 
     @Test

@@ -57,6 +57,11 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
     @Option(names = "--vae-steps", paramLabel = "N", description = "Autoencoder steps (default: 2000).")
     Long vaeSteps;
 
+    @Option(names = "--decoder-steps", paramLabel = "N",
+            description = "Then decoder-only fine-tuning steps; the encoder and its latents stay (default: 2000; 0 "
+                    + "skips it).")
+    Long decoderSteps;
+
     @Option(names = "--steps", paramLabel = "N", description = "MMDiT steps (default: 20000).")
     Long steps;
 
@@ -90,6 +95,10 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
         if (vaeSteps != null) {
             require(vaeSteps >= 1, "--vae-steps must be >= 1, found " + vaeSteps);
             plan = plan.withVaeSteps(vaeSteps);
+        }
+        if (decoderSteps != null) {
+            require(decoderSteps >= 0, "--decoder-steps must be >= 0, found " + decoderSteps);
+            plan = plan.withDecoderSteps(decoderSteps);
         }
         if (steps != null) {
             require(steps >= 1, "--steps must be >= 1, found " + steps);

@@ -43,6 +43,7 @@ import org.sd3j.train.data.PrecomputeCache;
 import org.sd3j.train.optim.AdamWSettings;
 import org.sd3j.train.optim.LearningRateSchedule;
 import org.sd3j.train.step.TimestepSampler;
+import org.sd3j.train.step.AutoencoderStep;
 import org.sd3j.train.vae.LatentScaling;
 import org.sd3j.train.vae.ReconstructionMetrics;
 
@@ -90,6 +91,9 @@ public final class DefaultModelRecipe {
      * @param vaeSteps   autoencoder optimizer steps
      * @param vaeBatch   autoencoder images per step
      * @param vaeLearningRate autoencoder peak learning rate (100 warm-up steps, then a cosine decay to 5%)
+     * @param decoderSteps then decoder-only fine-tuning steps (same batch; the encoder, hence every cached latent,
+     *                   stays as it is); 0 skips the stage
+     * @param decoderLearningRate its peak learning rate (same schedule shape)
      * @param steps      MMDiT optimizer steps
      * @param batch      MMDiT samples per step
      * @param learningRate MMDiT peak learning rate (after a linear warm-up of {@code warmup} steps)
@@ -97,31 +101,37 @@ public final class DefaultModelRecipe {
      * @param emaDecay   EMA decay of the exported MMDiT weights
      * @param seed       seed of the training runs (initialisation, batches, noise, timesteps, dropout)
      */
-    public record Plan(int images, long vaeSteps, int vaeBatch, double vaeLearningRate, long steps, int batch,
-                       double learningRate, long warmup, double emaDecay, long seed) {
+    public record Plan(int images, long vaeSteps, int vaeBatch, double vaeLearningRate, long decoderSteps,
+                       double decoderLearningRate, long steps, int batch, double learningRate, long warmup,
+                       double emaDecay, long seed) {
         /** What the shipped model was trained with. */
         public static Plan defaults() {
-            return new Plan(20_000, 2_000, 16, 1e-3, 20_000, 32, 3e-4, 500, 0.999, 1L);
+            return new Plan(20_000, 2_000, 16, 1e-3, 2_000, 3e-4, 20_000, 32, 3e-4, 500, 0.999, 1L);
         }
 
         public Plan withSteps(long mmditSteps) {
-            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, mmditSteps, batch, learningRate, warmup,
-                    emaDecay, seed);
+            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, decoderSteps, decoderLearningRate,
+                    mmditSteps, batch, learningRate, warmup, emaDecay, seed);
         }
 
         public Plan withVaeSteps(long steps) {
-            return new Plan(images, steps, vaeBatch, vaeLearningRate, this.steps, batch, learningRate, warmup,
-                    emaDecay, seed);
+            return new Plan(images, steps, vaeBatch, vaeLearningRate, decoderSteps, decoderLearningRate, this.steps,
+                    batch, learningRate, warmup, emaDecay, seed);
+        }
+
+        public Plan withDecoderSteps(long steps) {
+            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, steps, decoderLearningRate, this.steps,
+                    batch, learningRate, warmup, emaDecay, seed);
         }
 
         public Plan withImages(int count) {
-            return new Plan(count, vaeSteps, vaeBatch, vaeLearningRate, steps, batch, learningRate, warmup, emaDecay,
-                    seed);
+            return new Plan(count, vaeSteps, vaeBatch, vaeLearningRate, decoderSteps, decoderLearningRate, steps,
+                    batch, learningRate, warmup, emaDecay, seed);
         }
 
         public Plan withBatch(int samples) {
-            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, steps, samples, learningRate, warmup,
-                    emaDecay, seed);
+            return new Plan(images, vaeSteps, vaeBatch, vaeLearningRate, decoderSteps, decoderLearningRate, steps,
+                    samples, learningRate, warmup, emaDecay, seed);
         }
     }
 
@@ -186,12 +196,21 @@ public final class DefaultModelRecipe {
                 extractVae(continueFrom, vae);
             }
             if (!Files.isRegularFile(vae)) {
-                if (!trainVae(work.resolve("vae"), data, vae, plan, onnx, start.vaeFrom(), listener)) {
+                if (!trainAutoencoder(work.resolve("vae"), data, vae, plan, onnx, start.vaeFrom(), listener)) {
+                    return null;
+                }
+            }
+            // The base model and the cache may use either file: their encoders are bit-identical.
+            Path shippedVae = vae;
+            if (plan.decoderSteps() > 0 && continueFrom == null) {
+                shippedVae = work.resolve("decoder").resolve("vae.safetensors");
+                if (!Files.isRegularFile(shippedVae)
+                        && !tuneDecoder(work.resolve("decoder"), data, vae, shippedVae, plan, onnx, listener)) {
                     return null;
                 }
             }
             if (start.until() == Stage.AUTOENCODER) {
-                return vae;
+                return shippedVae;
             }
             Path base = work.resolve("base");
             Path checkpoint = base.resolve(DefaultModelWriter.CHECKPOINT);
@@ -246,7 +265,7 @@ public final class DefaultModelRecipe {
                     return null;
                 }
                 listener.stage("Writing " + output);
-                export(trainer, vae, output, plan, log, continueFrom);
+                export(trainer, shippedVae, output, plan, log, continueFrom);
             }
             return output;
         } catch (IOException e) {
@@ -254,25 +273,40 @@ public final class DefaultModelRecipe {
         }
     }
 
-    private static boolean trainVae(Path dir, Path data, Path out, Plan plan, OnnxOptions onnx, Path from,
-                                    Listener listener) throws IOException {
+    private static boolean trainAutoencoder(Path dir, Path data, Path out, Plan plan, OnnxOptions onnx, Path from,
+                                            Listener listener) throws IOException {
+        listener.stage("Training the autoencoder: " + plan.vaeSteps() + " steps of " + plan.vaeBatch() + " images"
+                + (from == null ? "" : ", continuing " + from));
+        return runAutoencoder(dir, data, out, plan, plan.vaeSteps(), plan.vaeLearningRate(),
+                AutoencoderStep.Trained.ALL, from, onnx, listener);
+    }
+
+    private static boolean tuneDecoder(Path dir, Path data, Path vae, Path out, Plan plan, OnnxOptions onnx,
+                                       Listener listener) throws IOException {
+        listener.stage("Fine-tuning the autoencoder's decoder: " + plan.decoderSteps() + " steps of "
+                + plan.vaeBatch() + " images (the encoder stays as it is)");
+        return runAutoencoder(dir, data, out, plan, plan.decoderSteps(), plan.decoderLearningRate(),
+                AutoencoderStep.Trained.DECODER, vae, onnx, listener);
+    }
+
+    /** @return false when a stop was requested first (the checkpoint stays for the next run) */
+    private static boolean runAutoencoder(Path dir, Path data, Path out, Plan plan, long steps, double learningRate,
+                                          AutoencoderStep.Trained trained, Path from, OnnxOptions onnx,
+                                          Listener listener) throws IOException {
         List<Image> all = ImageFolder.read(data, new BucketSize(SIZE, SIZE));
         int held = Math.min(256, all.size() / 10);
         List<Image> heldOut = all.subList(0, held);
         List<Image> train = all.subList(held, all.size());
-        AutoencoderTrainingSettings settings = AutoencoderTrainingSettings.builder(plan.vaeSteps(), dir)
+        AutoencoderTrainingSettings settings = AutoencoderTrainingSettings.builder(steps, dir)
                 .imageSize(SIZE, SIZE).batchSize(plan.vaeBatch()).seed(plan.seed()).checkpointEvery(250)
-                .optimizer(new AdamWSettings(plan.vaeLearningRate(), AdamWSettings.DEFAULT_BETA1,
+                .optimizer(new AdamWSettings(learningRate, AdamWSettings.DEFAULT_BETA1,
                         AdamWSettings.DEFAULT_BETA2, AdamWSettings.DEFAULT_EPSILON, 0))
                 // A constant 1e-3 trained fastest, then blew up at step ~1200 (26.5 -> 18.6 dB held out): decay it.
-                .schedule(LearningRateSchedule.warmupCosine(plan.vaeLearningRate(), Math.min(100, plan.vaeSteps() / 10),
-                        plan.vaeSteps(), 0.05 * plan.vaeLearningRate()))
+                .schedule(LearningRateSchedule.warmupCosine(learningRate, Math.min(100, steps / 10), steps,
+                        0.05 * learningRate))
+                .trained(trained)
                 .build();
-        listener.stage("Training the autoencoder: " + plan.vaeSteps() + " steps of " + plan.vaeBatch()
-                + " images (" + train.size() + " training, " + heldOut.size() + " held out)");
-        if (from != null) {
-            listener.stage("Continuing the autoencoder of " + from);
-        }
+        listener.stage(train.size() + " training images, " + heldOut.size() + " held out");
         try (AutoencoderTrainer trainer = from == null
                 ? AutoencoderTrainer.fromScratch(DefaultModelWriter.vaeConfig(), onnx, settings)
                 : AutoencoderTrainer.fromWeights(from, onnx, settings)) {
@@ -308,7 +342,15 @@ public final class DefaultModelRecipe {
                 return false;
             }
             ReconstructionMetrics metrics = trainer.evaluate(heldOut);
-            LatentScaling scaling = trainer.measureLatentScaling(train.subList(0, Math.min(1024, train.size())));
+            LatentScaling scaling;
+            if (trained == AutoencoderStep.Trained.DECODER) {
+                // Same encoder, same latents: keep the factors the cache and the MMDiT were made with.
+                try (TensorSource s = Safetensors.open(from)) {
+                    scaling = LatentScaling.fromMetadata(s.metadata());
+                }
+            } else {
+                scaling = trainer.measureLatentScaling(train.subList(0, Math.min(1024, train.size())));
+            }
             listener.stage("Autoencoder: held-out " + metrics + "; latent " + scaling);
             trainer.writeWeights(out, scaling);
             Files.writeString(dir.resolve("metrics.txt"), metrics + "\n" + scaling + "\n", StandardCharsets.UTF_8);

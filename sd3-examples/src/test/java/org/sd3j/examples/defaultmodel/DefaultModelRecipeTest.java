@@ -24,8 +24,8 @@ class DefaultModelRecipeTest {
     @TempDir
     Path dir;
 
-    private static final DefaultModelRecipe.Plan TOY = new DefaultModelRecipe.Plan(24, 2, 2, 1e-3, 2, 2, 3e-4, 1,
-            0.9, 5L);
+    private static final DefaultModelRecipe.Plan TOY = new DefaultModelRecipe.Plan(24, 2, 2, 1e-3, 2, 3e-4, 2, 2,
+            3e-4, 1, 0.9, 5L);
 
     @Test
     void trainsEveryStageResumesAndItsOutputBuildsAModelThatGenerates() throws Exception {
@@ -39,10 +39,23 @@ class DefaultModelRecipeTest {
         };
         Path vae = DefaultModelRecipe.run(work, TOY, OnnxOptions.cpu(), null,
                 new DefaultModelRecipe.Start(null, null, DefaultModelRecipe.Stage.AUTOENCODER), listener);
-        assertThat(vae).isEqualTo(work.resolve("vae/vae.safetensors"));
-        try (TensorSource s = Safetensors.open(vae)) {
+        assertThat(vae).isEqualTo(work.resolve("decoder/vae.safetensors"));
+        assertThat(stages).anyMatch(s -> s.startsWith("Fine-tuning the autoencoder's decoder"));
+        try (TensorSource s = Safetensors.open(vae); TensorSource first = Safetensors.open(work.resolve(
+                "vae/vae.safetensors"))) {
             assertThat(s.metadata()).containsEntry(VaeFileConfig.NORM_GROUPS, "8")
-                    .containsKey(VaeFileConfig.SCALING_FACTOR);
+                    .containsEntry(VaeFileConfig.SCALING_FACTOR, first.metadata().get(VaeFileConfig.SCALING_FACTOR));
+            assertThat(s.names()).containsExactlyInAnyOrderElementsOf(first.names());
+            int changed = 0;
+            for (String name : first.names()) {
+                double diff = s.toFloatTensor(name).maxAbsDiff(first.toFloatTensor(name));
+                if (name.contains(".encoder.")) {
+                    assertThat(diff).as("encoder kept: " + name).isZero();
+                } else if (diff > 0) {
+                    changed++;
+                }
+            }
+            assertThat(changed).as("decoder tensors fine-tuned").isPositive();
         }
         assertThat(work.resolve("data/metadata.jsonl")).isNotEmptyFile();
 
@@ -57,6 +70,13 @@ class DefaultModelRecipeTest {
             String qkv = DefaultModelWriter.MMDIT_PREFIX + "joint_blocks.0.x_block.attn.qkv.weight";
             assertThat(s.info(qkv).dtype()).isEqualTo(DType.F16);
             assertThat(s.names()).anyMatch(n -> n.startsWith(DefaultModelWriter.VAE_PREFIX));
+            try (TensorSource tuned = Safetensors.open(vae);
+                 TensorSource first = Safetensors.open(work.resolve("vae/vae.safetensors"))) {
+                String conv = DefaultModelWriter.VAE_PREFIX + "decoder.conv_out.weight";
+                assertThat(s.toFloatTensor(conv).maxAbsDiff(tuned.toFloatTensor(conv)))
+                        .as("the fine-tuned decoder is shipped (float16)")
+                        .isLessThan(s.toFloatTensor(conv).maxAbsDiff(first.toFloatTensor(conv)));
+            }
         }
 
         Path folder = DefaultModelWriter.write(dir.resolve("model"), DefaultModelWriter.Weights.trained(out));

@@ -44,6 +44,8 @@ public final class AutoencoderStep {
     public static final String RECONSTRUCTION = "reconstruction";
     public static final String KL = "kl";
     public static final String GRAD = "grad.";
+    /** Canonical names of the decoder's weights start with this. */
+    public static final String DECODER_PREFIX = "decoder.";
 
     /** SD3's (and LDM's) clamp of the log-variance before it is used. */
     static final double LOGVAR_MIN = -30;
@@ -60,6 +62,18 @@ public final class AutoencoderStep {
     private AutoencoderStep() {
     }
 
+    /** Which weights a step trains; the others stay as the file has them and get no gradient computation. */
+    public enum Trained {
+        /** Every encoder and decoder weight: training from scratch or continuing a whole autoencoder. */
+        ALL,
+        /**
+         * The decoder only, as Stability AI fine-tuned SD's ft-MSE decoder: the encoder, and so every latent a
+         * diffusion model was trained on, stays bit-identical while reconstructions improve; also cheaper, as
+         * no encoder gradient is computed.
+         */
+        DECODER
+    }
+
     /** A built step graph and its trainable inputs, the weights' canonical names in output order. */
     public record StepGraph(OnnxGraph graph, List<String> trainable) {
     }
@@ -74,7 +88,19 @@ public final class AutoencoderStep {
      */
     public static StepGraph build(VaeConfig config, VaeWeights weights, int width, int height,
                                   Reconstruction reconstruction, double klWeight) {
+        return build(config, weights, width, height, reconstruction, klWeight, Trained.ALL);
+    }
+
+    /**
+     * Builds the step graph for images of {@code width x height}, with gradients for the {@code trained} weights
+     * only.
+     *
+     * @see #build(VaeConfig, VaeWeights, int, int, Reconstruction, double)
+     */
+    public static StepGraph build(VaeConfig config, VaeWeights weights, int width, int height,
+                                  Reconstruction reconstruction, double klWeight, Trained trained) {
         Checks.notNull(config, "config");
+        Checks.notNull(trained, "trained");
         Checks.notNull(weights, "weights");
         Checks.notNull(reconstruction, "reconstruction");
         int f = config.downscale();
@@ -113,7 +139,12 @@ public final class AutoencoderStep {
         Value kl = g.mul(meanOfAll(g, klTerms), g.scalar(0.5f));
         Value loss = g.add(rec, g.mul(kl, g.scalar((float) klWeight)));
 
-        List<Value> trainable = g.weightValues();
+        List<Value> trainable = new ArrayList<>();
+        for (Value w : g.weightValues()) {
+            if (trained == Trained.ALL || w.name().startsWith(DECODER_PREFIX)) {
+                trainable.add(w);
+            }
+        }
         Map<Value, Value> grads = Autodiff.gradients(g, loss, trainable);
         g.output(loss, LOSS);
         g.output(rec, RECONSTRUCTION);

@@ -73,6 +73,17 @@ public final class RectifiedFlowStep {
 
     private static Value emitLoss(GraphBuilder g, MmditConfig cfg, MmditWeights weights,
                                   MmditGraph.LinearAdapter adapter, Loss loss) {
+        Value sq = squaredErrors(g, cfg, weights, adapter, loss);
+        // Flattened first: the mean's gradient then needs only the run-time element count of one axis.
+        return g.reduceMean(g.reshape(sq, -1), false, 0);
+    }
+
+    /**
+     * Declares the step inputs ({@link #X0}, {@link #NOISE}, {@link #SIGMA}, context, pooled) and emits the
+     * per-element squared velocity errors {@code [B, 16, H, W]} (sigma^2-weighted for {@link Loss#PRECONDITIONED}).
+     */
+    static Value squaredErrors(GraphBuilder g, MmditConfig cfg, MmditWeights weights,
+                               MmditGraph.LinearAdapter adapter, Loss loss) {
         ElementType t = weights.computeType();
         Value x0 = g.input(X0, t, Dim.symbol("batch"), Dim.of(cfg.inChannels()), Dim.symbol("height"),
                 Dim.symbol("width"));
@@ -93,8 +104,7 @@ public final class RectifiedFlowStep {
         if (loss == Loss.PRECONDITIONED) {
             sq = g.mul(sq, g.mul(s4, s4));
         }
-        // Flattened first: the mean's gradient then needs only the run-time element count of one axis.
-        return g.reduceMean(g.reshape(sq, -1), false, 0);
+        return sq;
     }
 
     private static StepGraph withGradients(GraphBuilder g, Value l, List<Value> trainable) {

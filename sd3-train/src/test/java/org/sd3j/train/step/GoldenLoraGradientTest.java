@@ -36,7 +36,8 @@ class GoldenLoraGradientTest {
     @TempDir
     Path dir;
 
-    Path resource(String name) throws IOException {
+    /** Copies sd3-onnx's golden MMDiT test resource {@code name} into {@code dir}. */
+    static Path resource(Path dir, String name) throws IOException {
         Path out = dir.resolve(name.replace('/', '_'));
         try (InputStream in = GoldenLoraGradientTest.class.getResourceAsStream("/golden/mmdit/" + name)) {
             assertThat(in).as("sd3-onnx test resource " + name).isNotNull();
@@ -64,8 +65,8 @@ class GoldenLoraGradientTest {
 
     @Test
     void loraGradientsMatchFiniteDifferencesInFloat64() throws Exception {
-        Path weightsFile = resource("d2_rms/weights.safetensors");
-        Path caseFile = resource("d2_rms/sq8x8.safetensors");
+        Path weightsFile = resource(dir, "d2_rms/weights.safetensors");
+        Path caseFile = resource(dir, "d2_rms/sq8x8.safetensors");
         SplittableRandom random = new SplittableRandom(7);
         try (TensorSource source = Safetensors.open(weightsFile); TensorSource golden = Safetensors.open(caseFile)) {
             MmditWeights weights = MmditWeights.of(source, weightsFile, ElementType.DOUBLE);
