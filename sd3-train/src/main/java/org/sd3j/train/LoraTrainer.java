@@ -84,27 +84,13 @@ public final class LoraTrainer implements AutoCloseable {
         TensorSource source = Safetensors.open(checkpoint);
         GraphSession session = null;
         try {
-            MmditWeights weights = trainableWeights(source, checkpoint);
-            MmditConfig cfg = MmditConfig.infer(weights);
-            Map<String, long[]> shapes = LinearLayers.of(weights);
-            List<String> keys = settings.targets().select(shapes);
-            LoraWeights lora = LoraWeights.initialize(keys, shapes, settings.lora());
-            // The graph sees checkpoint keys (prefixed); adapters and files use the original module names.
-            Map<String, String> moduleOf = new HashMap<>();
-            for (String k : keys) {
-                moduleOf.put(weights.keyOf(k + ".weight"), k);
-            }
-            LoraGraphAdapter adapter = new LoraGraphAdapter(moduleOf::containsKey, settings.lora().rank(),
-                    settings.lora().alpha(), ElementType.FLOAT, k -> source.info(k + ".weight").shape());
-            RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, weights, adapter, settings.loss());
-            Map<String, String> parameterOf = new LinkedHashMap<>();
-            for (String input : step.trainable()) {
-                String key = input.substring(0, input.length() - (input.endsWith(LoraGraphAdapter.A)
-                        ? LoraGraphAdapter.A.length() : LoraGraphAdapter.B.length()));
-                String module = moduleOf.get(key);
-                parameterOf.put(input, input.endsWith(LoraGraphAdapter.A) ? LoraWeights.aName(module)
-                        : LoraWeights.bName(module));
-            }
+            LoraSetup setup = LoraSetup.of(source, checkpoint, settings);
+            MmditWeights weights = setup.weights();
+            MmditConfig cfg = setup.config();
+            LoraWeights lora = setup.lora();
+            List<String> keys = List.copyOf(lora.keys());
+            RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, weights, setup.adapter(), settings.loss());
+            Map<String, String> parameterOf = setup.parameterOf(step.trainable());
             session = GraphSession.create(step.graph(), onnxOptions);
             LOG.info("LoRA training of {} ({}): {} adapters of rank {}, {} parameters", checkpoint, cfg.variant(),
                     keys.size(), settings.lora().rank(), lora.parameterCount());
@@ -130,7 +116,7 @@ public final class LoraTrainer implements AutoCloseable {
         }
     }
 
-    private static MmditWeights trainableWeights(TensorSource source, Path checkpoint) {
+    static MmditWeights trainableWeights(TensorSource source, Path checkpoint) {
         MmditWeights weights = MmditWeights.of(source, checkpoint, ElementType.FLOAT);
         if (weights.layout() != MmditWeights.Layout.ORIGINAL) {
             throw new IllegalArgumentException("checkpoint must use SD3's original key layout for LoRA training,"

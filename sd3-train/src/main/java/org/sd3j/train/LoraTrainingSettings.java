@@ -77,6 +77,10 @@ public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, TrainingS
 
     /** The run's configuration as JSON, stored in checkpoints and LoRA provenance. */
     public String toJson() {
+        return TrainingSettings.json(toMap());
+    }
+
+    Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("targets", targets.toString());
         m.put("rank", lora.rank());
@@ -84,7 +88,7 @@ public record LoraTrainingSettings(LoraTargets targets, LoraSpec lora, TrainingS
         m.put("init", lora.init().name());
         m.put("lora_seed", lora.seed());
         m.putAll(training.toMap());
-        return TrainingSettings.json(m);
+        return m;
     }
 
     /** Builds {@link LoraTrainingSettings}: the LoRA choices here, the rest through {@link TrainingSettings.Builder}. */

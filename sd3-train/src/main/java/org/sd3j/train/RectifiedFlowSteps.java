@@ -54,19 +54,35 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
 
     @Override
     public void seek(Map<String, Long> position) {
-        IterationState state = position.isEmpty() ? IterationState.START
-                : new IterationState(Math.toIntExact(position.get(EPOCH)), Math.toIntExact(position.get(INDEX)));
         // Each batch is consumed by its step before the next is read, so the iterator may overwrite its tensors.
-        batches = data.reusingIterator(state);
+        batches = data.reusingIterator(iterationState(position));
     }
 
     @Override
     public Map<String, Long> position() {
-        IterationState state = batches.state();
+        return position(batches.state());
+    }
+
+    /** A checkpoint's data position as an iteration state (the start for an empty one). */
+    static IterationState iterationState(Map<String, Long> position) {
+        return position.isEmpty() ? IterationState.START
+                : new IterationState(Math.toIntExact(position.get(EPOCH)), Math.toIntExact(position.get(INDEX)));
+    }
+
+    /** An iteration state as a checkpoint's data position. */
+    static Map<String, Long> position(IterationState state) {
         Map<String, Long> out = new LinkedHashMap<>();
         out.put(EPOCH, (long) state.epoch());
         out.put(INDEX, (long) state.index());
         return out;
+    }
+
+    /**
+     * The generator of micro-step {@code micro} of step {@code step}: every draw of it (noise, timesteps) from a
+     * generator of its own, so a resumed run draws the same numbers.
+     */
+    static SplittableRandom random(long seed, long step, int micro) {
+        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step * 1_000_003L + micro);
     }
 
     @Override
@@ -76,9 +92,7 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
         Tensor context = batch.conditioning().context();
         List<Integer> shape = List.of(x0.dim(0), x0.dim(1), x0.dim(2), x0.dim(3), context.dim(1));
         Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape()));
-        // Every draw of this micro-step from a generator of its own: a resumed run draws the same numbers.
-        SplittableRandom random = new SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L + step * 1_000_003L
-                + micro);
+        SplittableRandom random = random(settings.seed(), step, micro);
         for (int i = 0; i < b.noise.size(); i++) {
             b.noise.set(i, (float) random.nextGaussian());
         }

@@ -13,13 +13,22 @@ import java.util.List;
  * outlive it. Not thread-safe (one per training loop).
  */
 public final class BatchIterator {
-    private final CachedDataset dataset;
+    /** What an iterator walks: per-epoch plans of item indices, and their assembly ({@link CachedDataset}'s). */
+    interface Source {
+        List<List<Integer>> epochPlan(int epoch);
+
+        int batchesPerEpoch();
+
+        TrainingBatch assemble(IterationState position, List<Integer> items, BatchBuffers buffers);
+    }
+
+    private final Source dataset;
     private final BatchBuffers buffers;
     private IterationState state;
     private int plannedEpoch = -1;
     private List<List<Integer>> plan;
 
-    BatchIterator(CachedDataset dataset, IterationState from, BatchBuffers buffers) {
+    BatchIterator(Source dataset, IterationState from, BatchBuffers buffers) {
         this.dataset = dataset;
         this.state = from;
         this.buffers = buffers;

@@ -285,7 +285,7 @@ public final class CachedDataset {
      */
     public BatchIterator iterator(IterationState from) {
         checkPosition(from);
-        return new BatchIterator(this, from, BatchBuffers.allocating());
+        return new BatchIterator(source(), from, BatchBuffers.allocating());
     }
 
     /**
@@ -298,7 +298,26 @@ public final class CachedDataset {
      */
     public BatchIterator reusingIterator(IterationState from) {
         checkPosition(from);
-        return new BatchIterator(this, from, BatchBuffers.reusing());
+        return new BatchIterator(source(), from, BatchBuffers.reusing());
+    }
+
+    private BatchIterator.Source source() {
+        return new BatchIterator.Source() {
+            @Override
+            public List<List<Integer>> epochPlan(int epoch) {
+                return CachedDataset.this.epochPlan(epoch);
+            }
+
+            @Override
+            public int batchesPerEpoch() {
+                return batchesPerEpoch;
+            }
+
+            @Override
+            public TrainingBatch assemble(IterationState position, List<Integer> items, BatchBuffers buffers) {
+                return CachedDataset.this.assemble(position, items, buffers);
+            }
+        };
     }
 
     /** The batch of {@code items} at {@code position} in new tensors (tests read single items this way). */

@@ -178,35 +178,92 @@ public final class ImageCaptionDataset {
         List<DatasetItem> items = new ArrayList<>();
         for (Path file : files) {
             String relative = relativePath(root, file);
-            ImageFiles.Size size;
-            try {
-                size = ImageFiles.readSize(file);
-            } catch (ImageFiles.UnreadableException e) {
-                skip(skipped, file, SkipReason.UNREADABLE_IMAGE, e.getMessage());
-                continue;
-            }
             Captions.Lookup caption = captions.find(relative);
-            if (caption.caption() == null) {
-                skip(skipped, file, SkipReason.MISSING_CAPTION, caption.missingReason());
-                continue;
+            DatasetItem item = check(file, relative, caption.caption(), caption.missingReason(), options, skipped);
+            if (item != null) {
+                items.add(item);
             }
-            BucketSize bucket = options.buckets().assign(size.width(), size.height());
-            double scale = CenterCropResize.coverScale(size.width(), size.height(), bucket);
-            if (scale > 1 && !options.upscaleSmall()) {
-                skip(skipped, file, SkipReason.TOO_SMALL, size.width() + "x" + size.height()
-                        + " is smaller than its bucket " + bucket + String.format(Locale.ROOT,
-                        " (it would need upscaling x%.3f); use a larger image, smaller buckets, or"
-                                + " Options.Builder.upscaleSmall(true)", scale));
-                continue;
-            }
-            items.add(new DatasetItem(file, relative, caption.caption(), size.width(), size.height(), bucket));
         }
         if (options.dedupDistance() >= 0) {
             items = NearDuplicates.filter(items, options.dedupDistance(), skipped);
         }
-        ImageCaptionDataset dataset = new ImageCaptionDataset(root, options, items, skipped, files.size());
+        return finish(root, options, items, skipped, files.size());
+    }
+
+    /** An image file and its caption, for {@link #of}. */
+    public record Entry(Path image, String caption) {
+        public Entry {
+            Checks.notNull(image, "image");
+        }
+
+        /** Prompts stay out of logs above DEBUG. */
+        @Override
+        public String toString() {
+            return "Entry[" + image + "]";
+        }
+    }
+
+    /**
+     * The given images and captions, in the given order, checked and skipped as {@link #scan} does (unreadable,
+     * blank caption, too small; de-duplication as the options say). The same file may appear more than once (a
+     * preference dataset pairs one image with several others); its relative path is then repeated too.
+     *
+     * @param root the folder the items' relative paths are taken from (e.g. the file that listed them)
+     * @throws EmptyDatasetException if no image is left
+     */
+    public static ImageCaptionDataset of(Path root, List<Entry> entries, Options options) {
+        Checks.notNull(root, "root");
+        Checks.notNull(entries, "entries");
+        Checks.notNull(options, "options");
+        Path base = root.toAbsolutePath().normalize();
+        List<SkippedImage> skipped = new ArrayList<>();
+        List<DatasetItem> items = new ArrayList<>();
+        for (Entry e : entries) {
+            Path file = base.resolve(e.image()).normalize();
+            String caption = e.caption() == null || e.caption().isBlank() ? null : e.caption().trim();
+            DatasetItem item = check(file, relativePath(base, file), caption, "blank or missing caption", options,
+                    skipped);
+            if (item != null) {
+                items.add(item);
+            }
+        }
+        if (options.dedupDistance() >= 0) {
+            items = NearDuplicates.filter(items, options.dedupDistance(), skipped);
+        }
+        return finish(base, options, items, skipped, entries.size());
+    }
+
+    /** The item, or null after logging and counting why it is skipped. */
+    private static DatasetItem check(Path file, String relative, String caption, String missingCaption,
+                                     Options options, List<SkippedImage> skipped) {
+        ImageFiles.Size size;
+        try {
+            size = ImageFiles.readSize(file);
+        } catch (ImageFiles.UnreadableException e) {
+            skip(skipped, file, SkipReason.UNREADABLE_IMAGE, e.getMessage());
+            return null;
+        }
+        if (caption == null) {
+            skip(skipped, file, SkipReason.MISSING_CAPTION, missingCaption);
+            return null;
+        }
+        BucketSize bucket = options.buckets().assign(size.width(), size.height());
+        double scale = CenterCropResize.coverScale(size.width(), size.height(), bucket);
+        if (scale > 1 && !options.upscaleSmall()) {
+            skip(skipped, file, SkipReason.TOO_SMALL, size.width() + "x" + size.height()
+                    + " is smaller than its bucket " + bucket + String.format(Locale.ROOT,
+                    " (it would need upscaling x%.3f); use a larger image, smaller buckets, or"
+                            + " Options.Builder.upscaleSmall(true)", scale));
+            return null;
+        }
+        return new DatasetItem(file, relative, caption, size.width(), size.height(), bucket);
+    }
+
+    private static ImageCaptionDataset finish(Path root, Options options, List<DatasetItem> items,
+                                              List<SkippedImage> skipped, int imageFiles) {
+        ImageCaptionDataset dataset = new ImageCaptionDataset(root, options, items, skipped, imageFiles);
         if (items.isEmpty()) {
-            throw new EmptyDatasetException(root, files.size(), dataset.skipCounts());
+            throw new EmptyDatasetException(root, imageFiles, dataset.skipCounts());
         }
         LOG.info("Dataset {}: {} images in {} buckets, {} skipped{}", root, items.size(),
                 dataset.bucketCounts().size(), skipped.size(), skipped.isEmpty() ? "" : " " + dataset.skipCounts());
@@ -240,7 +297,7 @@ public final class ImageCaptionDataset {
         return false;
     }
 
-    private static String relativePath(Path root, Path file) {
+    static String relativePath(Path root, Path file) {
         StringBuilder sb = new StringBuilder();
         for (Path part : root.relativize(file)) {
             if (sb.length() > 0) {
