@@ -40,8 +40,12 @@ final class LoraOutput {
 
     /** The adapters to write: the EMA's weights when the run keeps one (it is why one keeps it), else the live ones. */
     static LoraWeights weights(LoraTrainer trainer) {
-        LoraWeights live = trainer.lora();
-        return trainer.emaWeights().map(ema -> {
+        return weights(trainer.lora(), trainer.emaWeights());
+    }
+
+    /** The EMA's adapters when there is one, else {@code live}. */
+    static LoraWeights weights(LoraWeights live, java.util.Optional<Map<String, Tensor>> emaWeights) {
+        return emaWeights.map(ema -> {
             Map<String, LoraAdapter> adapters = new LinkedHashMap<>();
             for (Map.Entry<String, LoraAdapter> e : live.adapters().entrySet()) {
                 Tensor a = ema.get(LoraWeights.aName(e.getKey()));
@@ -55,6 +59,12 @@ final class LoraOutput {
     /** The {@code __metadata__} entries describing a run. */
     static Map<String, String> provenance(Path model, Path dataset, int resolution, int bucketStep, long steps,
                                           LoraTrainingSettings settings) {
+        return provenance(model, dataset, resolution, bucketStep, steps, settings, settings.toJson());
+    }
+
+    /** @param settingsJson the whole run's settings (a DPO run's include its beta) */
+    static Map<String, String> provenance(Path model, Path dataset, int resolution, int bucketStep, long steps,
+                                          LoraTrainingSettings settings, String settingsJson) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("sd3j.version", VersionProvider.projectVersion());
         Path name = model.toAbsolutePath().normalize().getFileName();
@@ -64,7 +74,7 @@ final class LoraOutput {
         m.put("sd3j.steps", Long.toString(steps));
         m.put("sd3j.seed", Long.toString(settings.seed()));
         m.put("sd3j.weights", settings.emaDecay() > 0 ? "ema" : "trained");
-        m.put("sd3j.settings", settings.toJson());
+        m.put("sd3j.settings", settingsJson);
         return m;
     }
 

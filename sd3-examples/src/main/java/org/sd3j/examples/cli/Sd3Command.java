@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
                 InspectCommand.class,
                 ConvertCommand.class,
                 TrainCommand.class,
+                DpoCommand.class,
                 EvalCommand.class,
                 TrainDefaultModelCommand.class,
                 CommandLine.HelpCommand.class,
