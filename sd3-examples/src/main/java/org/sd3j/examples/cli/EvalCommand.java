@@ -21,6 +21,8 @@ import org.sd3j.onnx.model.Sd3Model;
 import org.sd3j.examples.shapes.Attribute;
 import org.sd3j.examples.shapes.CaptionedScene;
 import org.sd3j.examples.shapes.PromptAdherence;
+import org.sd3j.examples.shapes.WinRate;
+import org.sd3j.lora.LoraRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -90,6 +92,11 @@ final class EvalCommand implements Callable<Integer> {
             description = "Which encoder sets to evaluate: all, no-t5 (default: ${DEFAULT-VALUE}).")
     List<Run> runs;
 
+    @Option(names = "--lora", paramLabel = "FILE[:WEIGHT]", converter = LoraOption.Converter.class,
+            description = "Also evaluate the model with this LoRA merged (repeatable: they add up), on the same "
+                    + "captions and seeds, and report its win rate against the model without it.")
+    List<LoraRequest> loras = new ArrayList<>();
+
     @Option(names = "--save-images", paramLabel = "DIR",
             description = "Also write every image, as DIR/RUN/NNNNN.png.")
     Path saveImages;
@@ -121,7 +128,8 @@ final class EvalCommand implements Callable<Integer> {
                 throw new Sd3Exception(loaded.describe() + " has no VAE, so there are no images to evaluate");
             }
             err.println("Loaded " + loaded.describe());
-            Sd3Pipeline.Builder base = m.pipelineBuilder().steps(steps);
+            Sd3Pipeline.Builder base = m.pipelineBuilder().steps(steps)
+                    .size(PromptAdherence.IMAGE_SIZE, PromptAdherence.IMAGE_SIZE);
             if (guidance != null) {
                 base.guidance(guidance);
             }
@@ -136,22 +144,44 @@ final class EvalCommand implements Callable<Integer> {
             out.println(header());
             out.flush();
             List<Object> results = new ArrayList<>();
-            for (Run run : runs) {
-                Sd3Pipeline pipeline = pipeline(base, m, run);
-                Path dir = saveImages == null ? null : createFolder(saveImages.resolve(EnumOption.name(run)));
-                PromptAdherence.Result r = new PromptAdherence().run(pipeline, captions, seed, dir,
-                        (i, c, e, image) -> {
-                            if (terminal) {
-                                err.printf(Locale.ROOT, "\r%s: %d/%d", run.label, i + 1, prompts);
-                                err.flush();
-                            }
-                        });
-                if (terminal) {
-                    err.println();
+            LoadedModel tuned = loras.isEmpty() ? null : LoadedModel.open(model, runtime.resolve(), loras);
+            try {
+                if (tuned != null) {
+                    LoraOption.describe(tuned.model().mergedLoras()).forEach(err::println);
                 }
-                out.println(row(run, r));
-                out.flush();
-                results.add(toJson(run, r));
+                for (Run run : runs) {
+                    PromptAdherence.Result r = evaluate(pipeline(base, m, run), run, "", captions, err);
+                    out.println(row(run.label, r));
+                    out.flush();
+                    Map<String, Object> json = toJson(run, r);
+                    if (tuned != null) {
+                        Sd3Pipeline.Builder tunedBase = tuned.model().pipelineBuilder().steps(steps)
+                                .size(PromptAdherence.IMAGE_SIZE, PromptAdherence.IMAGE_SIZE);
+                        if (guidance != null) {
+                            tunedBase.guidance(guidance);
+                        }
+                        PromptAdherence.Result t = evaluate(pipeline(tunedBase, tuned.model(), run), run, "-lora",
+                                captions, err);
+                        WinRate w = WinRate.of(t.evaluations(), r.evaluations());
+                        out.println(row(run.label + " + LoRA", t));
+                        out.printf(Locale.ROOT, "  LoRA vs none: %d wins, %d losses, %d ties: win rate %.1f%% of "
+                                        + "decided captions, %.1f%% with ties as half%n", w.wins(), w.losses(),
+                                w.ties(), 100 * w.decided(), 100 * w.tiesHalf());
+                        out.flush();
+                        Map<String, Object> lora = toJson(run, t);
+                        lora.put("wins", w.wins());
+                        lora.put("losses", w.losses());
+                        lora.put("ties", w.ties());
+                        lora.put("win_rate_decided", w.decided());
+                        lora.put("win_rate_ties_half", w.tiesHalf());
+                        json.put("with_lora", lora);
+                    }
+                    results.add(json);
+                }
+            } finally {
+                if (tuned != null) {
+                    tuned.close();
+                }
             }
             report.put("runs", results);
         }
@@ -165,6 +195,21 @@ final class EvalCommand implements Callable<Integer> {
             out.println("Wrote " + json);
         }
         return 0;
+    }
+
+    private PromptAdherence.Result evaluate(Sd3Pipeline pipeline, Run run, String suffix,
+                                            List<CaptionedScene> captions, PrintWriter err) {
+        Path dir = saveImages == null ? null : createFolder(saveImages.resolve(EnumOption.name(run) + suffix));
+        PromptAdherence.Result r = new PromptAdherence().run(pipeline, captions, seed, dir, (i, c, e, image) -> {
+            if (terminal) {
+                err.printf(Locale.ROOT, "\r%s%s: %d/%d", run.label, suffix, i + 1, prompts);
+                err.flush();
+            }
+        });
+        if (terminal) {
+            err.println();
+        }
+        return r;
     }
 
     private static Sd3Pipeline pipeline(Sd3Pipeline.Builder base, Sd3Model m, Run run) {
@@ -187,8 +232,8 @@ final class EvalCommand implements Callable<Integer> {
         return s.append(String.format(Locale.ROOT, " %8s %8s", "FD", "s/image")).toString();
     }
 
-    static String row(Run run, PromptAdherence.Result r) {
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%-14s %9.1f%% %8.1f%%", run.label,
+    static String row(String label, PromptAdherence.Result r) {
+        StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%-14s %9.1f%% %8.1f%%", label,
                 100 * r.tally().attributeAccuracy(), 100 * r.tally().meanAdherence()));
         for (Attribute a : Attribute.values()) {
             s.append(r.tally().checked(a) == 0 ? String.format(Locale.ROOT, " %10s", "-")

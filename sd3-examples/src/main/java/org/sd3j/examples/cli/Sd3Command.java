@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
                 ConvertCommand.class,
                 TrainCommand.class,
                 DpoCommand.class,
+                DpoPairsCommand.class,
                 EvalCommand.class,
                 TrainDefaultModelCommand.class,
                 CommandLine.HelpCommand.class,

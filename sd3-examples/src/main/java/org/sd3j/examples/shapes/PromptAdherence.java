@@ -27,6 +27,8 @@ public final class PromptAdherence {
      * were: there are only about 11 000).
      */
     public static final long HELD_OUT_SEED = 0x5EED_0E7A1L;
+    /** The side of the shapes world's images (what the default model is trained at). */
+    public static final int IMAGE_SIZE = 64;
 
     private final SceneEvaluator evaluator = new SceneEvaluator();
     private final ImageFeatures features = new ImageFeatures();

@@ -82,4 +82,22 @@ class DpoCommandTest {
         assertThat(errors.exitCode()).isNotZero();
         assertThat(errors.err()).contains("--errors").contains("mean");
     }
+
+    @Test
+    void dpoPairsWritesAPairsFileThatDpoReads() throws Exception {
+        Path dir = tmp.resolve("made");
+        CliRun run = CliRun.of("dpo-pairs", "--model", encoders.toString(), "--prompts", "4", "--candidates", "2",
+                "--steps", "2", "--output", dir.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("Wrote (\\d+) pairs from 4 captions")
+                .matcher(run.out());
+        assertThat(m.find()).as(run.out()).isTrue();
+        int n = Integer.parseInt(m.group(1));
+        org.sd3j.train.data.PreferencePairs read = org.sd3j.train.data.PreferencePairs.read(dir.resolve("pairs.jsonl"));
+        assertThat(read.pairs()).hasSize(n);
+        for (org.sd3j.train.data.PreferencePair p : read.pairs()) {
+            assertThat(p.chosen()).isRegularFile();
+            assertThat(p.rejected()).isRegularFile();
+        }
+    }
 }

@@ -127,4 +127,18 @@ class GenerateLoraTest {
                 + " 'lora_unet_context_embedder.lora_up.weight' has shape [128, 4], expected [64, 4] to fit model"
                 + " weight 'context_embedder.weight' [64, 192]" + NL);
     }
+
+    @Test
+    void evalComparesTheModelWithALoraOnTheSameSeeds() throws Exception {
+        Path json = tmp.resolve("eval.json");
+        CliRun run = CliRun.of("eval", "--model", model.toString(), "--prompts", "3", "--steps", "2", "--runs", "all",
+                "--lora", fox + ":0", "--json", json.toString());
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        // Weight 0 gives the model's own images: every caption ties.
+        assertThat(run.out()).contains("all encoders + LoRA").contains("LoRA vs none: 0 wins, 0 losses, 3 ties");
+        com.fasterxml.jackson.databind.JsonNode lora = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(json.toFile()).get("runs").get(0).get("with_lora");
+        assertThat(lora.get("ties").asInt()).isEqualTo(3);
+        assertThat(lora.get("win_rate_ties_half").asDouble()).isEqualTo(0.5);
+    }
 }
