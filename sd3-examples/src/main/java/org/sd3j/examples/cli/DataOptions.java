@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import org.sd3j.train.data.AspectBuckets;
 import org.sd3j.train.data.CachedDataset;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -25,14 +26,8 @@ final class DataOptions {
                     + "); reused while the model, the images, their captions and sizes stay the same.")
     Path cache;
 
-    @Option(names = "--resolution", paramLabel = "N", defaultValue = "512",
-            description = "Training size: buckets of about NxN pixels in several aspect ratios "
-                    + "(default: ${DEFAULT-VALUE}).")
-    int resolution;
-
-    @Option(names = "--bucket-step", paramLabel = "N", defaultValue = "64",
-            description = "Bucket sides are multiples of N, a multiple of 16 (default: ${DEFAULT-VALUE}).")
-    int bucketStep;
+    @Mixin
+    BucketOptions size;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "1",
             description = "Images per batch, all from one bucket (default: ${DEFAULT-VALUE}).")
@@ -48,20 +43,14 @@ final class DataOptions {
     double encoderDropout;
 
     void validate(OptionChecks checks) {
-        if (bucketStep < 16 || bucketStep % 16 != 0) {
-            throw checks.fail("--bucket-step", "a positive multiple of 16", bucketStep);
-        }
-        if (resolution < bucketStep || resolution % bucketStep != 0) {
-            throw checks.fail("--resolution", "a positive multiple of --bucket-step (" + bucketStep + ")",
-                    resolution);
-        }
+        size.validate(checks);
         checks.atLeast("--batch", batch, 1);
         checks.probability("--caption-dropout", captionDropout);
         checks.probability("--encoder-dropout", encoderDropout);
     }
 
     AspectBuckets buckets() {
-        return AspectBuckets.of(resolution, bucketStep);
+        return size.buckets();
     }
 
     /** {@code --cache}, or the dataset's {@value #DEFAULT_CACHE}. */

@@ -19,7 +19,6 @@ import org.sd3j.train.DpoTrainer;
 import org.sd3j.train.LoraTrainer;
 import org.sd3j.train.LoraTrainingSettings;
 import org.sd3j.train.TrainingProgress;
-import org.sd3j.train.data.AspectBuckets;
 import org.sd3j.train.data.CacheMismatchException;
 import org.sd3j.train.data.EncodingModel;
 import org.sd3j.train.data.ModelFingerprint;
@@ -95,13 +94,8 @@ final class DpoCommand implements Callable<Integer> {
                     + "the pairs file); reused while the model is the same and the pairs file is not newer.")
     Path cache;
 
-    @Option(names = "--resolution", paramLabel = "N", defaultValue = "512",
-            description = "Training size: buckets of about NxN pixels (default: ${DEFAULT-VALUE}).")
-    int resolution;
-
-    @Option(names = "--bucket-step", paramLabel = "N", defaultValue = "64",
-            description = "Bucket sides are multiples of N, a multiple of 16 (default: ${DEFAULT-VALUE}).")
-    int bucketStep;
+    @Mixin
+    BucketOptions size;
 
     @Option(names = "--batch", paramLabel = "PAIRS", defaultValue = "1",
             description = "Pairs per batch (default: ${DEFAULT-VALUE}).")
@@ -140,13 +134,7 @@ final class DpoCommand implements Callable<Integer> {
         if (!output.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
             throw checks.fail("--output", "a .safetensors file", output);
         }
-        if (bucketStep < 16 || bucketStep % 16 != 0) {
-            throw checks.fail("--bucket-step", "a positive multiple of 16", bucketStep);
-        }
-        if (resolution < bucketStep || resolution % bucketStep != 0) {
-            throw checks.fail("--resolution", "a positive multiple of --bucket-step (" + bucketStep + ")",
-                    resolution);
-        }
+        size.validate(checks);
         checks.atLeast("--batch", batch, 1);
         checks.positive("--beta", beta);
         training.validate(checks);
@@ -211,7 +199,7 @@ final class DpoCommand implements Callable<Integer> {
                     return TrainCommand.STOPPED;
                 }
                 LoraOutput.write(output, LoraOutput.weights(trainer.lora(), trainer.emaWeights()), fileLayout,
-                        LoraOutput.provenance(model, preferences.file(), resolution, bucketStep, progress.step(),
+                        LoraOutput.provenance(model, preferences.file(), size.resolution, size.bucketStep, progress.step(),
                                 lora, settings.toJson()));
                 if (!recent.isEmpty()) {
                     out.println(String.format(Locale.ROOT, "Last %d steps: loss %.4f, implicit accuracy %.3f, "
@@ -254,7 +242,7 @@ final class DpoCommand implements Callable<Integer> {
             err.flush();
             long start = System.nanoTime();
             PairedDataset built = PairedDataset.build(preferences, frozen, folder,
-                    AspectBuckets.of(resolution, bucketStep), batch, seed);
+                    size.buckets(), batch, seed);
             err.println("Cached " + built.pairs().size() + " pairs in "
                     + Units.seconds(Duration.ofNanos(System.nanoTime() - start)));
             err.flush();

@@ -17,7 +17,6 @@ import org.sd3j.Sd3Exception;
 import org.sd3j.Sd3Pipeline;
 import org.sd3j.examples.shapes.CaptionedScene;
 import org.sd3j.examples.shapes.PreferencePairMaker;
-import org.sd3j.examples.shapes.PromptAdherence;
 import org.sd3j.internal.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,8 +51,8 @@ final class DpoPairsCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR|FILE", description = "The model (default: the bundled model).")
-    Path model;
+    @Mixin
+    ShapesSampling sampling;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", required = true,
             description = "The folder to write the images and " + PAIRS_FILE + " into.")
@@ -67,14 +66,6 @@ final class DpoPairsCommand implements Callable<Integer> {
     @Option(names = "--candidates", paramLabel = "K", defaultValue = "4",
             description = "Images per caption (default: ${DEFAULT-VALUE}).")
     int candidates;
-
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "28",
-            description = "Sampling steps (default: ${DEFAULT-VALUE}).")
-    int steps;
-
-    @Option(names = {"-g", "--guidance"}, paramLabel = "SCALE",
-            description = "Classifier-free guidance scale (default: the pipeline's).")
-    Double guidance;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1000000",
             description = "Seed of the first candidate (default: ${DEFAULT-VALUE}, apart from sd3 eval's).")
@@ -91,9 +82,7 @@ final class DpoPairsCommand implements Callable<Integer> {
         if (candidates < 2) {
             throw new ParameterException(spec.commandLine(), "--candidates must be >= 2, found " + candidates);
         }
-        if (steps < 1) {
-            throw new ParameterException(spec.commandLine(), "--steps must be >= 1, found " + steps);
-        }
+        sampling.validate(spec);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<CaptionedScene> captions = PreferencePairMaker.captions(prompts);
@@ -106,14 +95,9 @@ final class DpoPairsCommand implements Callable<Integer> {
         List<String> lines = new ArrayList<>();
         ObjectMapper json = new ObjectMapper();
         double[] gain = new double[1];
-        try (LoadedModel loaded = LoadedModel.open(model, runtime.resolve())) {
+        try (LoadedModel loaded = LoadedModel.open(sampling.model, runtime.resolve())) {
             err.println("Loaded " + loaded.describe());
-            Sd3Pipeline.Builder b = loaded.model().pipelineBuilder().steps(steps)
-                    .size(PromptAdherence.IMAGE_SIZE, PromptAdherence.IMAGE_SIZE);
-            if (guidance != null) {
-                b.guidance(guidance);
-            }
-            Sd3Pipeline pipeline = b.build();
+            Sd3Pipeline pipeline = sampling.pipeline(loaded.model()).build();
             new PreferencePairMaker().make((caption, s) -> pipeline.generate(GenerationRequest.builder(caption)
                     .seed(s).build()).image(), captions, candidates, seed, (i, pair) -> {
                     if (pair != null) {

@@ -67,21 +67,13 @@ final class EvalCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR|FILE",
-            description = "The model (default: the bundled model).")
-    Path model;
+    @Mixin
+    ShapesSampling sampling;
 
     @Option(names = "--prompts", paramLabel = "N", defaultValue = "200",
             description = "Held-out captions to draw (default: ${DEFAULT-VALUE}).")
     int prompts;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "28",
-            description = "Sampling steps (default: ${DEFAULT-VALUE}).")
-    int steps;
-
-    @Option(names = {"-g", "--guidance"}, paramLabel = "SCALE",
-            description = "Classifier-free guidance scale (default: the pipeline's, 7.0).")
-    Double guidance;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
             description = "Seed of the first image; image i uses seed + i (default: ${DEFAULT-VALUE}).")
@@ -115,24 +107,20 @@ final class EvalCommand implements Callable<Integer> {
         if (prompts < 2) {
             throw new ParameterException(spec.commandLine(), "--prompts must be >= 2, found " + prompts);
         }
-        if (steps < 1) {
-            throw new ParameterException(spec.commandLine(), "--steps must be >= 1, found " + steps);
-        }
+        sampling.validate(spec);
+        int steps = sampling.steps;
+        Double guidance = sampling.guidance;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<CaptionedScene> captions = PromptAdherence.heldOutCaptions(prompts);
         Map<String, Object> report = new LinkedHashMap<>();
-        try (LoadedModel loaded = LoadedModel.open(model, runtime.resolve())) {
+        try (LoadedModel loaded = LoadedModel.open(sampling.model, runtime.resolve())) {
             Sd3Model m = loaded.model();
             if (m.vae().isEmpty()) {
                 throw new Sd3Exception(loaded.describe() + " has no VAE, so there are no images to evaluate");
             }
             err.println("Loaded " + loaded.describe());
-            Sd3Pipeline.Builder base = m.pipelineBuilder().steps(steps)
-                    .size(PromptAdherence.IMAGE_SIZE, PromptAdherence.IMAGE_SIZE);
-            if (guidance != null) {
-                base.guidance(guidance);
-            }
+            Sd3Pipeline.Builder base = sampling.pipeline(m);
             report.put("model", loaded.name());
             report.put("prompts", prompts);
             report.put("caption_seed", PromptAdherence.HELD_OUT_SEED);
@@ -144,7 +132,7 @@ final class EvalCommand implements Callable<Integer> {
             out.println(header());
             out.flush();
             List<Object> results = new ArrayList<>();
-            LoadedModel tuned = loras.isEmpty() ? null : LoadedModel.open(model, runtime.resolve(), loras);
+            LoadedModel tuned = loras.isEmpty() ? null : LoadedModel.open(sampling.model, runtime.resolve(), loras);
             try {
                 if (tuned != null) {
                     LoraOption.describe(tuned.model().mergedLoras()).forEach(err::println);
@@ -155,12 +143,8 @@ final class EvalCommand implements Callable<Integer> {
                     out.flush();
                     Map<String, Object> json = toJson(run, r);
                     if (tuned != null) {
-                        Sd3Pipeline.Builder tunedBase = tuned.model().pipelineBuilder().steps(steps)
-                                .size(PromptAdherence.IMAGE_SIZE, PromptAdherence.IMAGE_SIZE);
-                        if (guidance != null) {
-                            tunedBase.guidance(guidance);
-                        }
-                        PromptAdherence.Result t = evaluate(pipeline(tunedBase, tuned.model(), run), run, "-lora",
+                        PromptAdherence.Result t = evaluate(pipeline(sampling.pipeline(tuned.model()), tuned.model(),
+                                run), run, "-lora",
                                 captions, err);
                         WinRate w = WinRate.of(t.evaluations(), r.evaluations());
                         out.println(row(run.label + " + LoRA", t));

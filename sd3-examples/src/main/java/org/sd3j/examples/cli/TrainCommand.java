@@ -177,7 +177,7 @@ final class TrainCommand implements Callable<Integer> {
                     return STOPPED;
                 }
                 LoraOutput.write(output, LoraOutput.weights(trainer), fileLayout, LoraOutput.provenance(model,
-                        data.folder, data.resolution, data.bucketStep, progress.step(), settings));
+                        data.folder, data.size.resolution, data.size.bucketStep, progress.step(), settings));
                 summary(progress, settings, lora.size(), fileLayout, out);
             }
         }

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -129,28 +128,8 @@ class DpoStepTest {
                 Map<String, double[]> base = s.runDoubles(in, shapes);
                 double z = base.get(DpoStep.MARGIN)[0];
                 assertThat(Math.abs(z)).as("margin away from 0 and from saturation").isBetween(0.05, 10.0);
-                List<String> trainable = step.trainable();
-                double h = 1e-4;
-                double worst = 0;
-                for (int k = 0; k < 28; k++) {
-                    String name = trainable.get(k % trainable.size());
-                    double[] v = in.get(name);
-                    int i = random.nextInt(v.length);
-                    double keep = v[i];
-                    double[] l = new double[4];
-                    double[] offsets = {2 * h, h, -h, -2 * h};
-                    for (int o = 0; o < 4; o++) {
-                        v[i] = keep + offsets[o];
-                        l[o] = s.runDoubles(in, shapes).get(DpoStep.LOSS)[0];
-                    }
-                    v[i] = keep;
-                    double fd = (-l[0] + 8 * l[1] - 8 * l[2] + l[3]) / (12 * h);
-                    double analytic = base.get(DpoStep.GRAD + name)[i];
-                    double err = Math.abs(analytic - fd) / Math.max(Math.abs(fd), 1e-4);
-                    worst = Math.max(worst, err);
-                    assertThat(err).as("%s[%d]: analytic %s, finite difference %s", name, i, analytic, fd)
-                            .isLessThan(1e-6);
-                }
+                double worst = GoldenLoraGradientTest.checkAgainstFiniteDifferences(s, in, shapes, base,
+                        step.trainable(), 28, random);
                 LoggerFactory.getLogger(DpoStepTest.class).info("DPO margin {}; worst relative error of 28 "
                         + "adapter gradient elements: {}", z, worst);
 

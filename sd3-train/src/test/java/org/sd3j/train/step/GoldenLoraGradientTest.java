@@ -63,6 +63,40 @@ class GoldenLoraGradientTest {
         return d;
     }
 
+    /**
+     * Checks {@code count} gradient elements (inputs in turn, random elements) of a float64 step graph's
+     * {@code loss} against the five-point stencil of the class comment, to 1e-6 relative.
+     *
+     * @param base the step's outputs at {@code in} (loss and {@code grad.<input>})
+     * @return the worst relative error
+     */
+    static double checkAgainstFiniteDifferences(GraphSession s, Map<String, double[]> in, Map<String, long[]> shapes,
+                                                Map<String, double[]> base, List<String> trainable, int count,
+                                                SplittableRandom random) {
+        double h = 1e-4;
+        double worst = 0;
+        for (int k = 0; k < count; k++) {
+            String name = trainable.get(k % trainable.size());
+            double[] x = in.get(name);
+            int i = random.nextInt(x.length);
+            double keep = x[i];
+            double[] l = new double[4];
+            double[] offsets = {2 * h, h, -h, -2 * h};
+            for (int o = 0; o < 4; o++) {
+                x[i] = keep + offsets[o];
+                l[o] = s.runDoubles(in, shapes).get(RectifiedFlowStep.LOSS)[0];
+            }
+            x[i] = keep;
+            double fd = (-l[0] + 8 * l[1] - 8 * l[2] + l[3]) / (12 * h);
+            double analytic = base.get(RectifiedFlowStep.GRAD + name)[i];
+            double err = Math.abs(analytic - fd) / Math.max(Math.abs(fd), 1e-4);
+            worst = Math.max(worst, err);
+            assertThat(err).as("%s[%d]: analytic %s, finite difference %s", name, i, analytic, fd)
+                    .isLessThan(1e-6);
+        }
+        return worst;
+    }
+
     @Test
     void loraGradientsMatchFiniteDifferencesInFloat64() throws Exception {
         Path weightsFile = resource(dir, "d2_rms/weights.safetensors");
@@ -106,27 +140,7 @@ class GoldenLoraGradientTest {
                 assertThat(base.get(RectifiedFlowStep.LOSS)[0]).isPositive();
                 List<String> trainable = step.trainable();
                 assertThat(trainable).hasSize(14);
-                double h = 1e-4;
-                double worst = 0;
-                for (int k = 0; k < 40; k++) {
-                    String name = trainable.get(k % trainable.size());
-                    double[] x = in.get(name);
-                    int i = random.nextInt(x.length);
-                    double keep = x[i];
-                    double[] l = new double[4];
-                    double[] offsets = {2 * h, h, -h, -2 * h};
-                    for (int o = 0; o < 4; o++) {
-                        x[i] = keep + offsets[o];
-                        l[o] = s.runDoubles(in, shapes).get(RectifiedFlowStep.LOSS)[0];
-                    }
-                    x[i] = keep;
-                    double fd = (-l[0] + 8 * l[1] - 8 * l[2] + l[3]) / (12 * h);
-                    double analytic = base.get(RectifiedFlowStep.GRAD + name)[i];
-                    double err = Math.abs(analytic - fd) / Math.max(Math.abs(fd), 1e-4);
-                    worst = Math.max(worst, err);
-                    assertThat(err).as("%s[%d]: analytic %s, finite difference %s", name, i, analytic, fd)
-                            .isLessThan(1e-6);
-                }
+                double worst = checkAgainstFiniteDifferences(s, in, shapes, base, trainable, 40, random);
                 org.slf4j.LoggerFactory.getLogger(GoldenLoraGradientTest.class)
                         .info("Worst relative error of 40 LoRA gradient elements: {}", worst);
             }
