@@ -251,7 +251,7 @@ public final class DefaultModelRecipe {
             Path mmdit = work.resolve("mmdit");
             TrainingSettings settings = TrainingSettings.builder(plan.steps(), mmdit)
                     .optimizer(AdamWSettings.defaults().withLearningRate(plan.learningRate()))
-                    .schedule(LearningRateSchedule.warmupConstant(plan.learningRate(), plan.warmup()))
+                    .schedule(mmditSchedule(plan))
                     .timesteps(TimestepSampler.logitNormal(0, 1, TimeShift.of(SHIFT)))
                     .emaDecay(plan.emaDecay())
                     .checkpointEvery(250)
@@ -271,6 +271,19 @@ public final class DefaultModelRecipe {
         } catch (IOException e) {
             throw new Sd3Exception("Training the default model in " + work + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Warm-up, then the peak rate, then a cosine to 0 over the last fifth of the steps: the decay settles the
+     * weights (the EMA alone smooths over only its ~1000-step horizon), and a run continued with more steps goes
+     * back to the peak and decays again at its new end.
+     */
+    static LearningRateSchedule mmditSchedule(Plan plan) {
+        long decayStart = plan.steps() - plan.steps() / 5;
+        return decayStart > plan.warmup() && plan.steps() > decayStart
+                ? LearningRateSchedule.warmupStableDecay(plan.learningRate(), plan.warmup(), decayStart, plan.steps(),
+                0)
+                : LearningRateSchedule.warmupConstant(plan.learningRate(), plan.warmup());
     }
 
     private static boolean trainAutoencoder(Path dir, Path data, Path out, Plan plan, OnnxOptions onnx, Path from,

@@ -108,4 +108,16 @@ class DefaultModelRecipeTest {
                 DefaultModelRecipe.Stage.MMDIT))
                 .hasMessage("vaeFrom must be null when continuing from a (its autoencoder is kept), found b");
     }
+
+    @Test
+    void theMmditRateHoldsItsPeakThenDecaysOverTheLastFifth() {
+        org.sd3j.train.optim.LearningRateSchedule s = DefaultModelRecipe.mmditSchedule(
+                DefaultModelRecipe.Plan.defaults());
+        assertThat(s.at(250)).isEqualTo(1.5e-4);
+        assertThat(s.at(16_000)).isEqualTo(3e-4);
+        assertThat(s.at(18_000)).isCloseTo(1.5e-4, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(s.at(20_000)).isZero();
+        // Too short to hold the peak past the warm-up: constant.
+        assertThat(DefaultModelRecipe.mmditSchedule(TOY).isCosine()).isFalse();
+    }
 }

@@ -41,6 +41,30 @@ class LearningRateScheduleTest {
     }
 
     @Test
+    void warmupStableDecayHoldsThePeakThenDecaysOverItsLastStretch() {
+        LearningRateSchedule s = LearningRateSchedule.warmupStableDecay(1.0, 10, 60, 110, 0);
+        assertThat(s.at(5)).isEqualTo(0.5);
+        assertThat(s.at(10)).isEqualTo(1.0);
+        assertThat(s.at(59)).isEqualTo(1.0);
+        assertThat(s.at(60)).isEqualTo(1.0);
+        assertThat(s.at(85)).isCloseTo(0.5, within(1e-15));
+        assertThat(s.at(110)).isCloseTo(0, within(1e-15));
+        assertThat(s.at(500)).isCloseTo(0, within(1e-15));
+        assertThat(s.toString()).isEqualTo("warmup 10 then constant 1.0 until step 60 then cosine 1.0 -> 0.0 at step"
+                + " 110");
+        // With the decay starting right after the warm-up it is warmupCosine.
+        LearningRateSchedule cosine = LearningRateSchedule.warmupCosine(1.0, 10, 110, 0.1);
+        LearningRateSchedule same = LearningRateSchedule.warmupStableDecay(1.0, 10, 10, 110, 0.1);
+        for (int i = 0; i < 120; i++) {
+            assertThat(same.at(i)).isEqualTo(cosine.at(i));
+        }
+        assertThatThrownBy(() -> LearningRateSchedule.warmupStableDecay(1, 10, 5, 20, 0))
+                .hasMessage("decayStart must be >= warmupSteps (10), found 5");
+        assertThatThrownBy(() -> LearningRateSchedule.warmupStableDecay(1, 10, 20, 20, 0))
+                .hasMessage("totalSteps must be > decayStart (20), found 20");
+    }
+
+    @Test
     void cosineToZeroMatchesHuggingFacesCosineScheduleWithWarmup() {
         // transformers.get_cosine_schedule_with_warmup(warmup=2, total=12): lambda(7) = 0.5*(1+cos(pi*0.5)) = 0.5
         LearningRateSchedule s = LearningRateSchedule.warmupCosine(2e-4, 2, 12, 0);
