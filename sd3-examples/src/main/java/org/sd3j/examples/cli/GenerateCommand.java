@@ -52,7 +52,7 @@ import picocli.CommandLine.Spec;
         footer = {
                 "",
                 "Examples:",
-                "  sd3 generate \"a red fox in the snow\" --output fox.png",
+                "  sd3 generate \"two green stars, gray background\" --output stars.png",
                 "  sd3 generate \"a lighthouse\" --model sd3m-onnx --size 1024x768 --seed 42",
                 "  sd3 generate \"a watercolor fox\" --init-image fox.png --strength 0.5",
                 "  sd3 generate \"a lighthouse\" --model sd3m-onnx --steps 20 --benchmark 5",
