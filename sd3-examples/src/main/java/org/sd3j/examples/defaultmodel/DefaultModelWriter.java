@@ -26,9 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes the {@code sd3} command's bundled default model: a small SD3-architecture model with <b>random weights</b>
- * (a placeholder until the trained default model lands), built by the project's own code. Runs at build time
- * ({@code sd3-examples/pom.xml} calls {@link #main} in {@code process-classes}), so no model binaries are committed.
+ * Writes the {@code sd3} command's bundled default model: a small SD3-architecture model whose MMDiT and VAE
+ * weights come from {@code src/main/model/default-model.safetensors} (trained by {@link DefaultModelRecipe}; random
+ * ones when that file is absent), built by the project's own code. Runs at build time ({@code sd3-examples/pom.xml}
+ * calls {@link #main} in {@code process-classes}), so only those trained weights are committed.
  *
  * <p>Steps: one single-file checkpoint in Stability's key layout ({@code model.diffusion_model.*},
  * {@code text_encoders.clip_l|clip_g|t5xxl.transformer.*}, {@code first_stage_model.*}) plus the tokenizer folders
@@ -224,6 +225,15 @@ public final class DefaultModelWriter {
         }
 
         /** A trained model: MMDiT and VAE both from {@code file}. */
+        /**
+         * What the build bundles: the committed trained weights ({@link DefaultModelRecipe#SHIPPED_WEIGHTS}, relative
+         * to the module folder, the working directory of builds and tests) when present, else random ones.
+         */
+        public static Weights shipped() {
+            Path file = Path.of(DefaultModelRecipe.SHIPPED_WEIGHTS);
+            return Files.isRegularFile(file) ? trained(file) : PLACEHOLDER;
+        }
+
         public static Weights trained(Path file) {
             return new Weights(file, file, false);
         }

@@ -74,8 +74,11 @@ class GenerateCommandTest {
             Image image = Image.read(out);
             assertThat(image.width()).isEqualTo(64);
             assertThat(image.height()).isEqualTo(64);
+            double shift = org.sd3j.examples.defaultmodel.DefaultModelWriter.Weights.shipped()
+                    == org.sd3j.examples.defaultmodel.DefaultModelWriter.Weights.PLACEHOLDER ? 3.0
+                    : org.sd3j.examples.defaultmodel.DefaultModelRecipe.SHIFT;
             assertThat(parameters(out)).isEqualTo("a red fox in the snow\nSteps: 2, Sampler: euler, CFG scale: 7.0, "
-                    + "Seed: 3, Size: 64x64, Shift: 3.0, Model: sd3j-default");
+                    + "Seed: 3, Size: 64x64, Shift: " + shift + ", Model: sd3j-default");
         }
 
         @Test

@@ -23,8 +23,9 @@ class DefaultModelWriterTest {
      */
     @Test
     void writesTheSameBytesEveryTime() throws Exception {
-        Path a = DefaultModelWriter.write(dir.resolve("a"));
-        Path b = DefaultModelWriter.write(dir.resolve("b"));
+        // The weights the build used: the committed trained ones when present.
+        Path a = DefaultModelWriter.write(dir.resolve("a"), DefaultModelWriter.Weights.shipped());
+        Path b = DefaultModelWriter.write(dir.resolve("b"), DefaultModelWriter.Weights.shipped());
         Path bundled = DefaultModel.extract(dir.resolve("bundled"));
 
         List<String> files = DefaultModelWriter.list(a);
@@ -49,7 +50,8 @@ class DefaultModelWriterTest {
         JsonNode p = index.get("_sd3j");
         assertThat(p.get("generator").asText()).isEqualTo(DefaultModelWriter.class.getName());
         assertThat(p.get("seed").asLong()).isEqualTo(DefaultModelWriter.SEED);
-        assertThat(p.get("weights").asText()).contains("random weights");
+        assertThat(p.get("weights").asText()).contains(DefaultModelWriter.Weights.shipped()
+                == DefaultModelWriter.Weights.PLACEHOLDER ? "random weights" : "trained from scratch");
         JsonNode config = Json.MAPPER.readTree(out.resolve("transformer/config.json").toFile());
         assertThat(config.get("sample_size").asInt()).isEqualTo(8);
         assertThat(config.get("joint_attention_dim").asInt()).isEqualTo(DefaultModelWriter.CONTEXT_DIM);
