@@ -58,7 +58,7 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
     Long vaeSteps;
 
     @Option(names = "--decoder-steps", paramLabel = "N",
-            description = "Then decoder-only fine-tuning steps; the encoder and its latents stay (default: 2000; 0 "
+            description = "Then decoder-only fine-tuning steps; the encoder and its latents stay (default: 1000; 0 "
                     + "skips it).")
     Long decoderSteps;
 

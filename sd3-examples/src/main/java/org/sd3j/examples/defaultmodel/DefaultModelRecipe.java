@@ -106,7 +106,7 @@ public final class DefaultModelRecipe {
                        double emaDecay, long seed) {
         /** What the shipped model was trained with. */
         public static Plan defaults() {
-            return new Plan(20_000, 2_000, 16, 1e-3, 2_000, 3e-4, 20_000, 32, 3e-4, 500, 0.999, 1L);
+            return new Plan(20_000, 2_000, 16, 1e-3, 1_000, 1e-4, 20_000, 32, 3e-4, 500, 0.999, 1L);
         }
 
         public Plan withSteps(long mmditSteps) {
