@@ -277,8 +277,20 @@ public final class ImageCaptionDataset {
 
     /** The image files under {@code root}, hidden ones left out, sorted by relative path. */
     static List<Path> listImages(Path root) {
-        try (Stream<Path> walk = Files.walk(root)) {
-            return walk.filter(p -> !isHidden(root, p))
+        // A symbolic link as the root (a data folder shared between work folders) is followed; links inside are
+        // not, so a link cycle cannot make the walk endless. Paths stay under the root as the user named it.
+        try {
+            Path walked = Files.isSymbolicLink(root) ? root.toRealPath() : root;
+            return listImages(root, walked);
+        } catch (IOException e) {
+            throw new Sd3Exception("Cannot list the dataset folder " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static List<Path> listImages(Path root, Path walked) {
+        try (Stream<Path> walk = Files.walk(walked)) {
+            return walk.map(p -> walked == root ? p : root.resolve(walked.relativize(p)))
+                    .filter(p -> !isHidden(root, p))
                     .filter(Files::isRegularFile)
                     .filter(ImageFiles::isImage)
                     .sorted((a, b) -> relativePath(root, a).compareTo(relativePath(root, b)))

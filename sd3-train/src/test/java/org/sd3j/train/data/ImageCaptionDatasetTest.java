@@ -40,6 +40,20 @@ class ImageCaptionDatasetTest {
         }
 
         @Test
+        void followsASymbolicLinkAsTheRootKeepingPathsUnderIt() throws IOException {
+            Path real = dir.resolve("real");
+            TestImages.withCaption(real, "a.png", 32, 32, 1, "a cat");
+            TestImages.withCaption(real, "sub/b.png", 32, 32, 2, "a dog");
+            Path link = Files.createSymbolicLink(dir.resolve("link"), real);
+
+            ImageCaptionDataset data = ImageCaptionDataset.scan(link, BUCKETS);
+
+            assertThat(data.items()).extracting(DatasetItem::relativePath).containsExactly("a.png", "sub/b.png");
+            assertThat(data.items()).extracting(DatasetItem::caption).containsExactly("a cat", "a dog");
+            assertThat(data.items().get(1).image()).isEqualTo(link.resolve("sub").resolve("b.png"));
+        }
+
+        @Test
         void readsHuggingFaceMetadataJsonlBeforeSidecars() {
             TestImages.write(dir.resolve("x.png"), TestImages.blocks(32, 32, 1));
             TestImages.write(dir.resolve("imgs/y.png"), TestImages.blocks(32, 32, 2));
