@@ -160,7 +160,7 @@ final class DpoCommand implements Callable<Integer> {
                 err.flush();
                 TrainingProgressBar progress = new TrainingProgressBar(err, terminal, System::nanoTime,
                         trainer.checkpointFile());
-                cancel.track(progress::requestStop, TrainCommand.TRAINING_GRACE);
+                cancel.trackStop(progress::requestStop, TrainCommand.TRAINING_GRACE);
                 Deque<DpoMetrics> recent = new ArrayDeque<>();
                 trainer.train(data, new DpoListener() {
                     @Override

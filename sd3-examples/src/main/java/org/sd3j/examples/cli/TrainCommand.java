@@ -166,7 +166,7 @@ final class TrainCommand implements Callable<Integer> {
                 TrainingProgressBar progress = new TrainingProgressBar(err, terminal, System::nanoTime,
                         trainer.checkpointFile());
                 Runnable stop = progress::requestStop;
-                cancel.track(stop, TRAINING_GRACE);
+                cancel.trackStop(stop, TRAINING_GRACE);
                 stopHandle.accept(stop);
                 trainer.train(batches, progress);
                 progress.end();

@@ -114,7 +114,7 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
         OnnxOptions onnx = runtime.resolve().toBuilder().spinning(true).build();
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         try (CancelOnShutdown cancel = CancelOnShutdown.register()) {
-            cancel.track(() -> stop.set(true), TrainCommand.TRAINING_GRACE);
+            cancel.trackStop(() -> stop.set(true), TrainCommand.TRAINING_GRACE);
             if (output == null && until == DefaultModelRecipe.Stage.MMDIT) {
                 throw new ParameterException(spec.commandLine(), "Missing --output FILE: where to write the trained "
                         + "weights");
