@@ -2,7 +2,6 @@ package org.sd3j.train;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -12,7 +11,6 @@ import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.tensor.Tensor;
 import org.sd3j.train.data.BatchIterator;
-import org.sd3j.train.data.IterationState;
 import org.sd3j.train.data.PairedDataset;
 import org.sd3j.train.data.TrainingBatch;
 import org.sd3j.train.step.DpoStep;
@@ -29,9 +27,7 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private final GraphSession reference;
     private final GraphSession policy;
     private final PairedDataset data;
-    private final Map<String, Tensor> parameters;
-    private final Map<String, String> parameterOf;
-    private final List<String> trainableInputs;
+    private final TrainableInputs trainable;
     private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
     private BatchIterator batches;
     private Buffers last;
@@ -40,14 +36,12 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private int microBatches;
 
     DpoSteps(TrainingSettings settings, GraphSession reference, GraphSession policy, PairedDataset data,
-             Map<String, Tensor> parameters, List<String> trainableInputs, Map<String, String> parameterOf) {
+             TrainableInputs trainable) {
         this.settings = settings;
         this.reference = reference;
         this.policy = policy;
         this.data = data;
-        this.parameters = parameters;
-        this.trainableInputs = trainableInputs;
-        this.parameterOf = parameterOf;
+        this.trainable = trainable;
     }
 
     @Override
@@ -86,16 +80,14 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         }
         Tensor pooled = batch.conditioning().pooled();
         b.referenceBinding.run(new Tensor[] {b.referenceErrors}, new Tensor[] {x0, b.noise, b.sigma, context, pooled});
-        Tensor[] inputs = new Tensor[6 + trainableInputs.size()];
+        Tensor[] inputs = new Tensor[6 + trainable.size()];
         inputs[0] = x0;
         inputs[1] = b.noise;
         inputs[2] = b.sigma;
         inputs[3] = context;
         inputs[4] = pooled;
         inputs[5] = b.referenceErrors;
-        for (int i = 0; i < trainableInputs.size(); i++) {
-            inputs[6 + i] = parameters.get(parameterOf.get(trainableInputs.get(i)));
-        }
+        trainable.feed(inputs, 6);
         b.binding.run(b.outputs, inputs);
         last = b;
         double loss = b.loss.get(0);
@@ -141,7 +133,7 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         final Tensor loss = Tensor.zeros();
         final Tensor margin;
         final Tensor errors;
-        final Map<String, Tensor> gradients = new LinkedHashMap<>();
+        final Map<String, Tensor> gradients;
         final Tensor[] outputs;
         final GraphSession.Binding referenceBinding;
         final GraphSession.Binding binding;
@@ -154,24 +146,18 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
             margin = Tensor.zeros(samples / 2);
             errors = Tensor.zeros(samples);
             List<String> outputNames = new ArrayList<>(List.of(DpoStep.LOSS, DpoStep.MARGIN, DpoStep.ERRORS));
-            outputs = new Tensor[3 + trainableInputs.size()];
+            outputs = new Tensor[3 + trainable.size()];
             outputs[0] = loss;
             outputs[1] = margin;
             outputs[2] = errors;
-            for (int i = 0; i < trainableInputs.size(); i++) {
-                String p = parameterOf.get(trainableInputs.get(i));
-                Tensor g = Tensor.zeros(parameters.get(p).shape());
-                gradients.put(p, g);
-                outputs[3 + i] = g;
-                outputNames.add(DpoStep.GRAD + trainableInputs.get(i));
-            }
+            gradients = trainable.gradientOutputs(outputs, 3, outputNames, DpoStep.GRAD);
             List<String> common = List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE, RectifiedFlowStep.SIGMA,
                     MmditGraph.CONTEXT, MmditGraph.POOLED);
             GraphSession.Binding ref = reference.bind(Map.of(), common, List.of(DpoStep.ERRORS));
             try {
                 List<String> varying = new ArrayList<>(common);
                 varying.add(DpoStep.REFERENCE_ERRORS);
-                varying.addAll(trainableInputs);
+                varying.addAll(trainable.names());
                 binding = policy.bind(Map.of(), varying, outputNames);
             } catch (RuntimeException e) {
                 throw Closeables.closeAfterFailure(e, ref);

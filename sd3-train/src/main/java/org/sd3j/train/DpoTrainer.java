@@ -119,8 +119,8 @@ public final class DpoTrainer implements AutoCloseable {
         Checks.notNull(data, "data");
         Checks.notNull(listener, "listener");
         List<DpoMetrics> metrics = new ArrayList<>();
-        try (DpoSteps steps = new DpoSteps(settings.lora().training(), reference, policy, data, lora.parameters(),
-                trainableInputs, parameterOf)) {
+        try (DpoSteps steps = new DpoSteps(settings.lora().training(), reference, policy, data,
+                new TrainableInputs(lora.parameters(), trainableInputs, parameterOf))) {
             loop.train(steps, new TrainingListener() {
                 @Override
                 public void onStart(long firstStep, long totalSteps) {

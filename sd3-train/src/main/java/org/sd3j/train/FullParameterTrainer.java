@@ -125,8 +125,8 @@ public final class FullParameterTrainer implements AutoCloseable {
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
         Checks.notNull(data, "data");
-        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, session, data, parameters, trainable,
-                identity)) {
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, session, data,
+                new TrainableInputs(parameters, trainable, identity))) {
             return loop.train(steps, listener);
         }
     }

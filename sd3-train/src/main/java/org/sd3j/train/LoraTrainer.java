@@ -168,8 +168,8 @@ public final class LoraTrainer implements AutoCloseable {
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
         Checks.notNull(data, "data");
-        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings.training(), session, data, lora.parameters(),
-                trainableInputs, parameterOf)) {
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings.training(), session, data,
+                new TrainableInputs(lora.parameters(), trainableInputs, parameterOf))) {
             return loop.train(steps, listener);
         }
     }

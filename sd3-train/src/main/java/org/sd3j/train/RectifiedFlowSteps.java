@@ -29,27 +29,17 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
     private final TrainingSettings settings;
     private final GraphSession session;
     private final CachedDataset data;
-    private final Map<String, Tensor> parameters;
-    /** Step-graph input name -> parameter name. */
-    private final Map<String, String> parameterOf;
-    private final List<String> trainableInputs;
+    private final TrainableInputs trainable;
     private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
     private BatchIterator batches;
     private Buffers last;
 
-    /**
-     * @param parameters      the trained tensors by name
-     * @param trainableInputs the step graph's inputs fed from them, in its output order
-     * @param parameterOf     step-graph input name -> parameter name
-     */
     RectifiedFlowSteps(TrainingSettings settings, GraphSession session, CachedDataset data,
-                       Map<String, Tensor> parameters, List<String> trainableInputs, Map<String, String> parameterOf) {
+                       TrainableInputs trainable) {
         this.settings = settings;
         this.session = session;
         this.data = data;
-        this.parameters = parameters;
-        this.trainableInputs = trainableInputs;
-        this.parameterOf = parameterOf;
+        this.trainable = trainable;
     }
 
     @Override
@@ -100,15 +90,13 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
         for (int i = 0; i < t.length; i++) {
             b.sigma.set(i, (float) t[i]);
         }
-        Tensor[] inputs = new Tensor[5 + trainableInputs.size()];
+        Tensor[] inputs = new Tensor[5 + trainable.size()];
         inputs[0] = x0;
         inputs[1] = b.noise;
         inputs[2] = b.sigma;
         inputs[3] = context;
         inputs[4] = batch.conditioning().pooled();
-        for (int i = 0; i < trainableInputs.size(); i++) {
-            inputs[5 + i] = parameters.get(parameterOf.get(trainableInputs.get(i)));
-        }
+        trainable.feed(inputs, 5);
         b.binding.run(b.outputs, inputs);
         last = b;
         return b.loss.get(0);
@@ -124,7 +112,7 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
         final Tensor noise;
         final Tensor sigma;
         final Tensor loss = Tensor.zeros();
-        final Map<String, Tensor> gradients = new LinkedHashMap<>();
+        final Map<String, Tensor> gradients;
         final Tensor[] outputs;
         final GraphSession.Binding binding;
 
@@ -132,18 +120,12 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
             noise = Tensor.zeros(latentShape);
             sigma = Tensor.zeros(latentShape[0]);
             List<String> outputNames = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
-            outputs = new Tensor[1 + trainableInputs.size()];
+            outputs = new Tensor[1 + trainable.size()];
             outputs[0] = loss;
-            for (int i = 0; i < trainableInputs.size(); i++) {
-                String p = parameterOf.get(trainableInputs.get(i));
-                Tensor g = Tensor.zeros(parameters.get(p).shape());
-                gradients.put(p, g);
-                outputs[1 + i] = g;
-                outputNames.add(RectifiedFlowStep.GRAD + trainableInputs.get(i));
-            }
+            gradients = trainable.gradientOutputs(outputs, 1, outputNames, RectifiedFlowStep.GRAD);
             List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
                     RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
-            varying.addAll(trainableInputs);
+            varying.addAll(trainable.names());
             binding = session.bind(Map.of(), varying, outputNames);
         }
     }

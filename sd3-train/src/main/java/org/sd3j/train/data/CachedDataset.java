@@ -330,11 +330,7 @@ public final class CachedDataset {
     }
 
     private void checkPosition(IterationState position) {
-        Checks.notNull(position, "position");
-        if (position.index() >= batchesPerEpoch) {
-            throw Checks.fail("position index", "< " + batchesPerEpoch + " (batches per epoch at batch size "
-                    + options.batchSize() + ")", position.index());
-        }
+        IterationState.checkWithin(position, batchesPerEpoch, "at batch size " + options.batchSize());
     }
 
     @Override

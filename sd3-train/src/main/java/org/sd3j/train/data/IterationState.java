@@ -20,6 +20,24 @@ public record IterationState(int epoch, int index) {
         Checks.atLeast(index, 0, "index");
     }
 
+    /**
+     * Checks that {@code position} lies within epochs of {@code batchesPerEpoch} batches (a checkpoint of a run with
+     * another batch size, or another dataset, may not).
+     *
+     * @param position        the state to check
+     * @param batchesPerEpoch batches per epoch of the dataset to iterate
+     * @param why             what fixed that count, for the error (e.g. "at batch size 8"), or ""
+     * @return {@code position}
+     */
+    public static IterationState checkWithin(IterationState position, int batchesPerEpoch, String why) {
+        Checks.notNull(position, "position");
+        if (position.index() >= batchesPerEpoch) {
+            throw Checks.fail("position index", "< " + batchesPerEpoch + " (batches per epoch"
+                    + (why.isEmpty() ? "" : " " + why) + ")", position.index());
+        }
+        return position;
+    }
+
     /** The position after this one, for epochs of {@code batchesPerEpoch} batches. */
     public IterationState next(int batchesPerEpoch) {
         Checks.atLeast(batchesPerEpoch, 1, "batchesPerEpoch");

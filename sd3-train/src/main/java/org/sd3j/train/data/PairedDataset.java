@@ -206,10 +206,7 @@ public final class PairedDataset {
      * batch is overwritten by the next).
      */
     public BatchIterator reusingIterator(IterationState from) {
-        Checks.notNull(from, "from");
-        if (from.index() >= batchesPerEpoch) {
-            throw Checks.fail("position index", "< " + batchesPerEpoch, from.index());
-        }
+        IterationState.checkWithin(from, batchesPerEpoch, "at " + pairsPerBatch + " pairs per batch");
         return new BatchIterator(new BatchIterator.Source() {
             @Override
             public List<List<Integer>> epochPlan(int epoch) {

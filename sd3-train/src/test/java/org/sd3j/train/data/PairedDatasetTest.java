@@ -62,6 +62,9 @@ class PairedDatasetTest {
             PairedDataset reopened = PairedDataset.open(dir.resolve("cache"), ModelFingerprint.of(frozen), 1, 7);
             assertThat(reopened.pairs()).isEqualTo(data.pairs());
             assertThat(reopened.batchesPerEpoch()).isEqualTo(2);
+            assertThatThrownBy(() -> data.reusingIterator(new IterationState(0, 1)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("position index must be < 1 (batches per epoch at 2 pairs per batch), found 1");
         }
     }
 
