@@ -51,6 +51,7 @@ import picocli.CommandLine.Spec;
                 "Examples:",
                 "  sd3 eval",
                 "  sd3 eval --model my-shapes-model --prompts 50 --save-images eval-images",
+                "  sd3 eval --runs all --reconstructions",
         })
 final class EvalCommand implements Callable<Integer> {
     /** The configurations {@code --runs} can name. */
@@ -89,6 +90,11 @@ final class EvalCommand implements Callable<Integer> {
                     + "captions and seeds, and report its win rate against the model without it.")
     List<LoraRequest> loras = new ArrayList<>();
 
+    @Option(names = "--reconstructions",
+            description = "Also score the autoencoder's reconstructions of the rendered scenes (encoded and decoded, "
+                    + "no denoising): the most any denoiser can reach through this autoencoder.")
+    boolean reconstructions;
+
     @Option(names = "--save-images", paramLabel = "DIR",
             description = "Also write every image, as DIR/RUN/NNNNN.png.")
     Path saveImages;
@@ -98,6 +104,9 @@ final class EvalCommand implements Callable<Integer> {
 
     @Mixin
     RuntimeOptions runtime;
+
+    /** The row of {@code --reconstructions}. */
+    static final String RECONSTRUCTED = "VAE only";
 
     /** Whether the error stream is a terminal (per-image progress redrawn in place); tests set it. */
     boolean terminal = System.console() != null;
@@ -168,6 +177,15 @@ final class EvalCommand implements Callable<Integer> {
                 }
             }
             report.put("runs", results);
+            if (reconstructions) {
+                PromptAdherence.Result r = new PromptAdherence().reconstructions(m.vae().get(), captions,
+                        PromptAdherence.IMAGE_SIZE, (i, c, e, image) -> { });
+                out.println(row(RECONSTRUCTED, r));
+                out.flush();
+                Map<String, Object> json = toJson(r);
+                json.remove("seconds_per_image");
+                report.put("reconstructions", json);
+            }
         }
         if (json != null) {
             try {
@@ -230,6 +248,12 @@ final class EvalCommand implements Callable<Integer> {
     private static Map<String, Object> toJson(Run run, PromptAdherence.Result r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("run", EnumOption.name(run));
+        m.putAll(toJson(r));
+        return m;
+    }
+
+    private static Map<String, Object> toJson(PromptAdherence.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("attribute_accuracy", r.tally().attributeAccuracy());
         m.put("mean_adherence", r.tally().meanAdherence());
         Map<String, Object> per = new LinkedHashMap<>();

@@ -11,6 +11,7 @@ import org.sd3j.GenerationRequest;
 import org.sd3j.GenerationResult;
 import org.sd3j.Sd3Pipeline;
 import org.sd3j.image.Image;
+import org.sd3j.model.Vae;
 
 /**
  * The project's CLIP-score stand-in: generates one image per held-out caption with a pipeline, reads each back with
@@ -83,6 +84,29 @@ public final class PromptAdherence {
             }
             return result.image();
         }, captions, firstSeed, progress);
+    }
+
+    /**
+     * Scores an autoencoder's reconstructions of the captions' rendered scenes (each encoded to its latent mean and
+     * decoded, no denoising): the adherence no denoiser can exceed through this autoencoder, since everything it
+     * draws passes through the decoder. The Frechet distance is then the autoencoder's alone.
+     *
+     * @param vae      the autoencoder, borrowed
+     * @param captions what to render, at least two
+     * @param size     the side of the rendered images, a multiple of the autoencoder's downscale
+     */
+    public Result reconstructions(Vae vae, List<CaptionedScene> captions, int size, Progress progress) {
+        Objects.requireNonNull(vae, "vae");
+        if (size <= 0 || size % vae.latentFormat().downscale() != 0) {
+            throw new IllegalArgumentException("size must be a positive multiple of the autoencoder's downscale "
+                    + vae.latentFormat().downscale() + ", found " + size);
+        }
+        // With a first seed of 0, the seed the painter is given is the caption's index.
+        return run((caption, index) -> {
+            Image rendered = Image.fromBufferedImage(renderer.render(captions.get(Math.toIntExact(index)).scene(),
+                    size));
+            return Image.fromTensor(vae.decode(vae.encode(rendered.toTensor()).mean()), 0);
+        }, captions, 0, progress);
     }
 
     /** {@link #run(Sd3Pipeline, List, long, Path, Progress)} with images from {@code painter}. */

@@ -42,6 +42,21 @@ class EvalCommandTest {
     }
 
     @Test
+    void scoresTheAutoencodersReconstructionsOnRequest() throws Exception {
+        Path json = dir.resolve("eval.json");
+
+        CliRun run = CliRun.of("eval", "--prompts", "4", "--steps", "1", "--runs", "all", "--reconstructions",
+                "--json", json.toString());
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).containsPattern("VAE only +\\d+\\.\\d%");
+        JsonNode r = new ObjectMapper().readTree(json.toFile()).get("reconstructions");
+        assertThat(r.get("attribute_accuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(r.get("attributes").get("background").get("checked").asInt()).isEqualTo(4);
+        assertThat(r.has("seconds_per_image")).isFalse();
+    }
+
+    @Test
     void rejectsTooFewPromptsAndUnknownRuns() {
         CliRun few = CliRun.of("eval", "--prompts", "1");
         assertThat(few.exitCode()).isEqualTo(2);
