@@ -3,6 +3,7 @@ package org.sd3j.onnx.model;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.OptionalDouble;
 import java.util.OptionalInt;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,20 +13,26 @@ import org.sd3j.ModelLoadException;
 
 /**
  * Sampling defaults from a model folder: {@code scheduler/scheduler_config.json} (diffusers'
- * {@code FlowMatchEulerDiscreteScheduler}: {@code shift}, {@code use_dynamic_shifting}, ...) and the native
- * resolution from {@code transformer/config.json}'s {@code sample_size} (latent side; SD3: 128, i.e. 1024 pixels).
+ * {@code FlowMatchEulerDiscreteScheduler}: {@code shift}, {@code use_dynamic_shifting}, ...), the native
+ * resolution from {@code transformer/config.json}'s {@code sample_size} (latent side; SD3: 128, i.e. 1024 pixels),
+ * and the guidance scale its maker recommends, from {@code model_index.json}'s {@code _sd3j.guidance} (diffusers
+ * has no place for one; SD3's 7.0 oversaturates small models).
  *
  * @param shift              the static flow shift ({@code 3.0} when absent)
  * @param useDynamicShifting whether the model was configured for resolution-dependent (Flux-style) shifting
  * @param sampleSize         latent side of the native resolution, when the folder says
+ * @param guidance           the recommended classifier-free guidance scale, when the folder says
  */
-public record SchedulerConfig(double shift, boolean useDynamicShifting, OptionalInt sampleSize) {
+public record SchedulerConfig(double shift, boolean useDynamicShifting, OptionalInt sampleSize,
+                              OptionalDouble guidance) {
     /** SD3's shift, used when nothing says otherwise. */
     public static final double DEFAULT_SHIFT = 3.0;
+    /** The key under {@code model_index.json}'s {@code _sd3j} object that holds the recommended guidance. */
+    public static final String GUIDANCE_KEY = "guidance";
 
     /** What a folder without these files gets. */
     public static SchedulerConfig defaults() {
-        return new SchedulerConfig(DEFAULT_SHIFT, false, OptionalInt.empty());
+        return new SchedulerConfig(DEFAULT_SHIFT, false, OptionalInt.empty(), OptionalDouble.empty());
     }
 
     /** Reads {@code scheduler/scheduler_config.json} and {@code transformer/config.json} under {@code root}. */
@@ -52,7 +59,21 @@ public record SchedulerConfig(double shift, boolean useDynamicShifting, Optional
             }
             sample = OptionalInt.of((int) v);
         }
-        return new SchedulerConfig(shift, dynamic, sample);
+        return new SchedulerConfig(shift, dynamic, sample, guidance(root.resolve("model_index.json")));
+    }
+
+    private static OptionalDouble guidance(Path index) {
+        JsonNode root = json(index);
+        JsonNode sd3j = root == null ? null : root.get("_sd3j");
+        if (sd3j == null || !sd3j.isObject() || !sd3j.has(GUIDANCE_KEY)) {
+            return OptionalDouble.empty();
+        }
+        double g = number(sd3j, GUIDANCE_KEY, index, Double.NaN);
+        if (!Double.isFinite(g) || g < 0) {
+            throw new ModelLoadException(index, "\"_sd3j\": {\"" + GUIDANCE_KEY + "\"} must be a finite number >= 0, "
+                    + "found " + sd3j.get(GUIDANCE_KEY));
+        }
+        return OptionalDouble.of(g);
     }
 
     /** The native image side in pixels ({@code sampleSize * downscale}), when known. */

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -631,6 +632,14 @@ public final class Sd3Model implements AutoCloseable {
         return layout;
     }
 
+    /**
+     * The classifier-free guidance scale the model's maker recommends ({@code model_index.json}'s
+     * {@code _sd3j.guidance}), which {@link #pipelineBuilder()} sets; empty when the folder does not say.
+     */
+    public OptionalDouble recommendedGuidance() {
+        return scheduler.guidance();
+    }
+
     /** The flow shift ({@code scheduler_config.json}, else {@link #DEFAULT_SHIFT}). */
     public double shift() {
         return shift;
@@ -663,9 +672,10 @@ public final class Sd3Model implements AutoCloseable {
     }
 
     /**
-     * A pipeline builder with this model's encoders, denoiser, VAE, layout, shift and native size (from
-     * {@code transformer/config.json}'s {@code sample_size}, else the pipeline's 1024x1024), and the LoRAs merged at
-     * load recorded for the images' parameters ({@link Sd3Pipeline.Builder#mergedLoras}); components borrowed.
+     * A pipeline builder with this model's encoders, denoiser, VAE, layout, shift, native size (from
+     * {@code transformer/config.json}'s {@code sample_size}, else the pipeline's 1024x1024) and recommended guidance
+     * (from {@code model_index.json}'s {@code _sd3j.guidance}, else the pipeline's 7.0), and the LoRAs merged at load
+     * recorded for the images' parameters ({@link Sd3Pipeline.Builder#mergedLoras}); components borrowed.
      */
     public Sd3Pipeline.Builder pipelineBuilder() {
         ensureOpen();
@@ -678,6 +688,7 @@ public final class Sd3Model implements AutoCloseable {
         if (vae != null) {
             b.vae(vae);
         }
+        scheduler.guidance().ifPresent(b::guidance);
         int downscale = (vae != null ? vae.latentFormat() : LatentFormat.SD3).downscale();
         scheduler.imageSize(downscale).ifPresent(side -> {
             if (side % 16 == 0) {

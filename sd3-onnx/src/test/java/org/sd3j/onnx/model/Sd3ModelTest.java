@@ -18,6 +18,7 @@ import org.sd3j.conditioning.ConditioningLayout;
 import org.sd3j.model.EncodedText;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.model.TextEncoder;
+import org.sd3j.Sd3Pipeline;
 import org.sd3j.onnx.clip.OnnxClipEncoder;
 import org.sd3j.onnx.model.CombinedCheckpoint.Part;
 import org.sd3j.onnx.runtime.OnnxOptions;
@@ -206,8 +207,16 @@ class Sd3ModelTest {
                 root.resolve("vae").resolve("diffusion_pytorch_model.safetensors"));
         Files.createDirectories(root.resolve("scheduler"));
         Files.writeString(root.resolve("scheduler").resolve("scheduler_config.json"), "{\"shift\": 2.5}");
+        try (Sd3Model m = Sd3Model.load(root, OnnxOptions.cpu(), CombinedCheckpoint.options())) {
+            assertThat(m.recommendedGuidance()).isEmpty();
+            assertThat(m.pipelineBuilder().build().guidance()).isEqualTo(Sd3Pipeline.DEFAULT_GUIDANCE);
+        }
+        Files.writeString(root.resolve("model_index.json"), "{\"_class_name\": \"StableDiffusion3Pipeline\", "
+                + "\"_sd3j\": {\"guidance\": 2.5}}");
 
         try (Sd3Model m = Sd3Model.load(root, OnnxOptions.cpu(), CombinedCheckpoint.options())) {
+            assertThat(m.recommendedGuidance()).hasValue(2.5);
+            assertThat(m.pipelineBuilder().build().guidance()).isEqualTo(2.5);
             assertThat(m.format()).isEqualTo(Sd3Model.Format.DIFFUSERS);
             assertThat(m.shift()).isEqualTo(2.5);
             assertThat(m.encoders()).extracting(TextEncoder::role)
@@ -215,6 +224,23 @@ class Sd3ModelTest {
             assertThat(m.vae()).isPresent();
             assertThat(m.pipelineBuilder().build().shift().toString()).contains("2.5");
         }
+    }
+
+    @Test
+    void aRecommendedGuidanceThatIsNoScaleIsAClearError() throws Exception {
+        Path root = dir.resolve("folder");
+        Files.createDirectories(root);
+        Files.writeString(root.resolve("model_index.json"), "{\"_sd3j\": {\"guidance\": \"high\"}}");
+        assertThatThrownBy(() -> SchedulerConfig.read(root))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("model_index.json")
+                .hasMessageContaining("\"guidance\" must be a number, found \"high\"");
+        Files.writeString(root.resolve("model_index.json"), "{\"_sd3j\": {\"guidance\": -1}}");
+        assertThatThrownBy(() -> SchedulerConfig.read(root))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("must be a finite number >= 0, found -1");
+        Files.writeString(root.resolve("model_index.json"), "{\"_sd3j\": {\"seed\": 1}}");
+        assertThat(SchedulerConfig.read(root).guidance()).isEmpty();
     }
 
     @Test
