@@ -54,6 +54,22 @@ import picocli.CommandLine.Spec;
                 "  sd3 eval --runs all --reconstructions",
         })
 final class EvalCommand implements Callable<Integer> {
+    /** The caption sets {@code --captions} can name. */
+    enum CaptionSet {
+        HELD_OUT(PromptAdherence.HELD_OUT_SEED), VALIDATION(PromptAdherence.VALIDATION_SEED);
+
+        final long seed;
+
+        CaptionSet(long seed) {
+            this.seed = seed;
+        }
+
+        List<CaptionedScene> captions(int count) {
+            return this == HELD_OUT ? PromptAdherence.heldOutCaptions(count)
+                    : PromptAdherence.validationCaptions(count);
+        }
+    }
+
     /** The configurations {@code --runs} can name. */
     enum Run {
         ALL("all encoders"), NO_T5("T5 dropped");
@@ -75,6 +91,11 @@ final class EvalCommand implements Callable<Integer> {
             description = "Held-out captions to draw (default: ${DEFAULT-VALUE}).")
     int prompts;
 
+
+    @Option(names = "--captions", paramLabel = "SET", defaultValue = "held-out", converter = CaptionSetConverter.class,
+            description = "Which captions: held-out (the reported figures) or validation (another set, for choosing "
+                    + "settings such as --guidance without tuning on the held-out one) (default: ${DEFAULT-VALUE}).")
+    CaptionSet captionSet;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1",
             description = "Seed of the first image; image i uses seed + i (default: ${DEFAULT-VALUE}).")
@@ -121,7 +142,7 @@ final class EvalCommand implements Callable<Integer> {
         Double guidance = sampling.guidance;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        List<CaptionedScene> captions = PromptAdherence.heldOutCaptions(prompts);
+        List<CaptionedScene> captions = captionSet.captions(prompts);
         Map<String, Object> report = new LinkedHashMap<>();
         try (LoadedModel loaded = LoadedModel.open(sampling.model, runtime.resolve())) {
             Sd3Model m = loaded.model();
@@ -132,12 +153,15 @@ final class EvalCommand implements Callable<Integer> {
             Sd3Pipeline.Builder base = sampling.pipeline(m);
             report.put("model", loaded.name());
             report.put("prompts", prompts);
-            report.put("caption_seed", PromptAdherence.HELD_OUT_SEED);
+            report.put("captions", EnumOption.name(captionSet));
+            report.put("caption_seed", captionSet.seed);
             report.put("first_image_seed", seed);
+            double scale = base.build().guidance();
             report.put("steps", steps);
-            report.put("guidance", guidance);
-            out.printf(Locale.ROOT, "Prompt adherence on %d held-out captions, %d steps%s:%n", prompts, steps,
-                    guidance == null ? "" : String.format(Locale.ROOT, ", guidance %.1f", guidance));
+            report.put("guidance", scale);
+            out.printf(Locale.ROOT, "Prompt adherence on %d %s captions, %d steps, guidance %s%s:%n", prompts,
+                    captionSet == CaptionSet.HELD_OUT ? "held-out" : "validation", steps, Units.number(scale),
+                    guidance != null ? "" : m.recommendedGuidance().isPresent() ? " (the model's)" : " (the default)");
             out.println(header());
             out.flush();
             List<Object> results = new ArrayList<>();
@@ -273,6 +297,13 @@ final class EvalCommand implements Callable<Integer> {
             return Files.createDirectories(dir);
         } catch (IOException e) {
             throw new Sd3Exception("Cannot create " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code held-out} / {@code validation} to {@link CaptionSet}. */
+    static final class CaptionSetConverter extends EnumOption<CaptionSet> {
+        CaptionSetConverter() {
+            super(CaptionSet.class);
         }
     }
 

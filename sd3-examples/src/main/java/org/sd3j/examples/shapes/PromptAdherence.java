@@ -28,6 +28,11 @@ public final class PromptAdherence {
      * were: there are only about 11 000).
      */
     public static final long HELD_OUT_SEED = 0x5EED_0E7A1L;
+    /**
+     * Seed of the validation captions, for choosing settings (guidance, steps, LoRA weights) without looking at the
+     * held-out ones: neither the training data's, the held-out evaluation's nor the preference captions'.
+     */
+    public static final long VALIDATION_SEED = 0x7A11D_A7EL;
     /** The side of the shapes world's images (what the default model is trained at). */
     public static final int IMAGE_SIZE = 64;
 
@@ -64,6 +69,15 @@ public final class PromptAdherence {
                     + count);
         }
         return new SceneGenerator(HELD_OUT_SEED).range(0, count);
+    }
+
+    /** {@code count} validation captions ({@link #VALIDATION_SEED}). */
+    public static List<CaptionedScene> validationCaptions(int count) {
+        if (count < 2) {
+            throw new IllegalArgumentException("count must be >= 2 (a Frechet distance needs two images), found "
+                    + count);
+        }
+        return new SceneGenerator(VALIDATION_SEED).range(0, count);
     }
 
     /**

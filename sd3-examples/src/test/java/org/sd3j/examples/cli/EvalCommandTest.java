@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.examples.shapes.PromptAdherence;
 
 class EvalCommandTest {
     @TempDir
@@ -23,7 +24,7 @@ class EvalCommandTest {
                 "--save-images", images.toString());
 
         assertThat(run.exitCode()).as(run.err()).isZero();
-        assertThat(run.out()).contains("Prompt adherence on 3 held-out captions, 2 steps")
+        assertThat(run.out()).contains("Prompt adherence on 3 held-out captions, 2 steps, guidance ")
                 .containsPattern("all encoders +\\d+\\.\\d%")
                 .containsPattern("T5 dropped +\\d+\\.\\d%");
         JsonNode report = new ObjectMapper().readTree(json.toFile());
@@ -46,9 +47,14 @@ class EvalCommandTest {
         Path json = dir.resolve("eval.json");
 
         CliRun run = CliRun.of("eval", "--prompts", "4", "--steps", "1", "--runs", "all", "--reconstructions",
-                "--json", json.toString());
+                "--captions", "validation", "--guidance", "2.5", "--json", json.toString());
 
         assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).contains("Prompt adherence on 4 validation captions, 1 steps, guidance 2.5:");
+        JsonNode report = new ObjectMapper().readTree(json.toFile());
+        assertThat(report.get("captions").asText()).isEqualTo("validation");
+        assertThat(report.get("caption_seed").asLong()).isEqualTo(PromptAdherence.VALIDATION_SEED);
+        assertThat(report.get("guidance").asDouble()).isEqualTo(2.5);
         assertThat(run.out()).containsPattern("VAE only +\\d+\\.\\d%");
         JsonNode r = new ObjectMapper().readTree(json.toFile()).get("reconstructions");
         assertThat(r.get("attribute_accuracy").asDouble()).isBetween(0.0, 1.0);

@@ -102,6 +102,16 @@ class PromptAdherenceTest {
     }
 
     @Test
+    void validationCaptionsAreNeitherHeldOutNorPreferenceCaptions() {
+        List<CaptionedScene> validation = PromptAdherence.validationCaptions(50);
+
+        assertThat(validation).hasSize(50).doesNotContainAnyElementsOf(PromptAdherence.heldOutCaptions(50))
+                .doesNotContainAnyElementsOf(PreferencePairMaker.captions(50));
+        assertThatThrownBy(() -> PromptAdherence.validationCaptions(1))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void needsTwoCaptions() {
         assertThatThrownBy(() -> PromptAdherence.heldOutCaptions(1))
                 .isInstanceOf(IllegalArgumentException.class)
