@@ -11,8 +11,8 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * The generation settings of {@code sd3 generate} (a picocli mixin) and the {@link GenerationRequest} they give.
- * A setting left out is left to the model and pipeline defaults (28 steps, guidance 7.0, the model's shift, the
- * pipeline's size, a random seed); the library validates the values with its own messages.
+ * A setting left out is left to the model and pipeline defaults (28 steps, the guidance the model recommends or 7.0,
+ * the model's shift, the pipeline's size, a random seed); the library validates the values with its own messages.
  */
 final class RequestOptions {
 
@@ -23,7 +23,8 @@ final class RequestOptions {
     Integer steps;
 
     @Option(names = "--guidance", paramLabel = "SCALE",
-            description = "Classifier-free guidance scale; 1 or less turns it off (default: 7.0).")
+            description = "Classifier-free guidance scale; 1 or less turns it off (default: the scale the model "
+                    + "recommends, else 7.0).")
     Double guidance;
 
     @Option(names = "--shift", paramLabel = "SHIFT",

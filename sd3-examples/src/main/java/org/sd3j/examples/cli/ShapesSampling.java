@@ -23,7 +23,7 @@ final class ShapesSampling {
     int steps;
 
     @Option(names = {"-g", "--guidance"}, paramLabel = "SCALE",
-            description = "Classifier-free guidance scale (default: the pipeline's, 7.0).")
+            description = "Classifier-free guidance scale (default: the one the model recommends, else 7.0).")
     Double guidance;
 
     void validate(CommandSpec spec) {

@@ -17,6 +17,7 @@ import org.sd3j.Sd3Exception;
 import org.sd3j.internal.AtomicFiles;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.onnx.convert.CheckpointConverter;
+import org.sd3j.onnx.model.SchedulerConfig;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.safetensors.TensorSource;
@@ -152,6 +153,7 @@ public final class DefaultModelWriter {
             CheckpointConverter.convert(checkpoint, outputDir, options);
             Json.write(outputDir.resolve(CheckpointConverter.TRANSFORMER).resolve("config.json"), transformerConfig());
             Map<String, String> training = new LinkedHashMap<>();
+            Double guidance = null;
             if (weights.transformer() != null) {
                 try (TensorSource s = Safetensors.open(weights.transformer())) {
                     s.metadata().forEach((k, v) -> {
@@ -159,6 +161,7 @@ public final class DefaultModelWriter {
                             training.put(k.substring("training.".length()), v);
                         }
                     });
+                    guidance = guidance(s.metadata().get(DefaultModelRecipe.GUIDANCE_KEY), weights.transformer());
                 }
                 Map<String, Object> scheduler = new LinkedHashMap<>();
                 scheduler.put("_class_name", "FlowMatchEulerDiscreteScheduler");
@@ -166,7 +169,7 @@ public final class DefaultModelWriter {
                 scheduler.put("shift", DefaultModelRecipe.SHIFT);
                 Json.write(outputDir.resolve("scheduler").resolve("scheduler_config.json"), scheduler);
             }
-            addProvenance(outputDir.resolve("model_index.json"), countParameters(checkpoint), training);
+            addProvenance(outputDir.resolve("model_index.json"), countParameters(checkpoint), training, guidance);
             List<String> files = writeIndex(outputDir);
             LOG.info("Wrote the default model ({} files, {} bytes, {}) to {}", files.size(), folderBytes(outputDir),
                     weights.transformer() != null ? "trained" : "random weights", outputDir);
@@ -579,7 +582,24 @@ public final class DefaultModelWriter {
         return m;
     }
 
-    private static void addProvenance(Path modelIndex, long parameters, Map<String, String> training)
+    /** The recommended guidance the trained weights carry, or null when they carry none. */
+    private static Double guidance(String value, Path file) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            double g = Double.parseDouble(value);
+            if (Double.isFinite(g) && g >= 0) {
+                return g;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the file
+        }
+        throw new Sd3Exception(file + ": metadata " + DefaultModelRecipe.GUIDANCE_KEY + " must be a finite number >= 0, "
+                + "found '" + value + "'");
+    }
+
+    private static void addProvenance(Path modelIndex, long parameters, Map<String, String> training, Double guidance)
             throws IOException {
         @SuppressWarnings("unchecked")
         Map<String, Object> index = Json.MAPPER.readValue(modelIndex.toFile(), LinkedHashMap.class);
@@ -590,6 +610,9 @@ public final class DefaultModelWriter {
                 .getSimpleName() + " (sd3 train-default-model)");
         if (!training.isEmpty()) {
             p.put("training", new LinkedHashMap<>(training));
+        }
+        if (guidance != null) {
+            p.put(SchedulerConfig.GUIDANCE_KEY, guidance);
         }
         p.put("image_size", IMAGE_SIZE);
         p.put("latent_size", LATENT_SIZE);

@@ -66,6 +66,7 @@ class DefaultModelRecipeTest {
         assertThat(stages).noneMatch(s -> s.startsWith("Generating") || s.startsWith("Training the autoencoder"));
         try (TensorSource s = Safetensors.open(out)) {
             assertThat(s.metadata()).containsEntry("training.steps", "2").containsKey("training.loss_curve")
+                    .containsEntry(DefaultModelRecipe.GUIDANCE_KEY, Double.toString(DefaultModelRecipe.GUIDANCE))
                     .containsEntry("vae." + VaeFileConfig.NORM_GROUPS, "8");
             String qkv = DefaultModelWriter.MMDIT_PREFIX + "joint_blocks.0.x_block.attn.qkv.weight";
             assertThat(s.info(qkv).dtype()).isEqualTo(DType.F16);
@@ -84,6 +85,7 @@ class DefaultModelRecipeTest {
         assertThat(index.get("_sd3j").get("training").get("steps").asText()).isEqualTo("2");
         try (Sd3Model model = Sd3Model.load(folder, OnnxOptions.cpu())) {
             assertThat(model.shift()).isEqualTo(DefaultModelRecipe.SHIFT);
+            assertThat(model.recommendedGuidance()).hasValue(DefaultModelRecipe.GUIDANCE);
             GenerationResult r = model.pipelineBuilder().steps(2).seed(1).build().generate("a red circle");
             assertThat(r.image().width()).isEqualTo(64);
         }

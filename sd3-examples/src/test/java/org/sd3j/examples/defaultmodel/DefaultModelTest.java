@@ -5,16 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalDouble;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sd3j.GenerationResult;
+import org.sd3j.Sd3Pipeline;
 import org.sd3j.image.Image;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.onnx.model.Sd3Model;
 import org.sd3j.onnx.runtime.OnnxOptions;
+import org.sd3j.onnx.safetensors.Safetensors;
+import org.sd3j.onnx.safetensors.TensorSource;
 
 /** The bundled default model (written into target/classes by the build) extracts, loads and generates. */
 class DefaultModelTest {
@@ -80,6 +84,18 @@ class DefaultModelTest {
         // Trained weights come with the recipe's shift; random ones with SD3's.
         assertThat(model.shift()).isEqualTo(DefaultModelWriter.Weights.shipped() == DefaultModelWriter.Weights.PLACEHOLDER
                 ? 3.0 : DefaultModelRecipe.SHIFT);
+        // ... and the guidance scale they were exported with, which generation then uses by default.
+        DefaultModelWriter.Weights shipped = DefaultModelWriter.Weights.shipped();
+        String recorded = null;
+        if (shipped != DefaultModelWriter.Weights.PLACEHOLDER) {
+            try (TensorSource s = Safetensors.open(shipped.transformer())) {
+                recorded = s.metadata().get(DefaultModelRecipe.GUIDANCE_KEY);
+            }
+        }
+        assertThat(model.recommendedGuidance()).isEqualTo(recorded == null ? OptionalDouble.empty()
+                : OptionalDouble.of(Double.parseDouble(recorded)));
+        assertThat(model.pipelineBuilder().build().guidance()).isEqualTo(recorded == null
+                ? Sd3Pipeline.DEFAULT_GUIDANCE : Double.parseDouble(recorded));
     }
 
     @Test
