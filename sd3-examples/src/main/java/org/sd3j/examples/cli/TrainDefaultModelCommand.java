@@ -54,15 +54,15 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
     @Option(names = "--images", paramLabel = "N", description = "Training images (default: 20000).")
     Integer images;
 
-    @Option(names = "--vae-steps", paramLabel = "N", description = "Autoencoder steps (default: 2000).")
+    @Option(names = "--vae-steps", paramLabel = "N", description = "Autoencoder steps (default: 2700).")
     Long vaeSteps;
 
     @Option(names = "--decoder-steps", paramLabel = "N",
-            description = "Then decoder-only fine-tuning steps; the encoder and its latents stay (default: 1000; 0 "
+            description = "Then decoder-only fine-tuning steps; the encoder and its latents stay (default: 2000; 0 "
                     + "skips it).")
     Long decoderSteps;
 
-    @Option(names = "--steps", paramLabel = "N", description = "MMDiT steps (default: 20000).")
+    @Option(names = "--steps", paramLabel = "N", description = "MMDiT steps (default: 68000).")
     Long steps;
 
     @Option(names = "--batch", paramLabel = "N", description = "MMDiT samples per step (default: 32).")

@@ -112,9 +112,13 @@ public final class DefaultModelRecipe {
     public record Plan(int images, long vaeSteps, int vaeBatch, double vaeLearningRate, long decoderSteps,
                        double decoderLearningRate, long steps, int batch, double learningRate, long warmup,
                        double emaDecay, long seed) {
-        /** What the shipped model was trained with. */
+        /**
+         * The shipped model's amounts in one run (it was trained in pieces: the autoencoder restarted once, the MMDiT
+         * 38,000 steps, then resumed to 68,000 with its decay restarted, the decoder tuned twice for 1,000 steps; see
+         * the README).
+         */
         public static Plan defaults() {
-            return new Plan(20_000, 2_000, 16, 1e-3, 1_000, 1e-4, 20_000, 32, 3e-4, 500, 0.999, 1L);
+            return new Plan(20_000, 2_700, 16, 1e-3, 2_000, 1e-4, 68_000, 32, 3e-4, 500, 0.999, 1L);
         }
 
         public Plan withSteps(long mmditSteps) {

@@ -114,7 +114,7 @@ class DefaultModelRecipeTest {
     @Test
     void theMmditRateHoldsItsPeakThenDecaysOverTheLastFifth() {
         org.sd3j.train.optim.LearningRateSchedule s = DefaultModelRecipe.mmditSchedule(
-                DefaultModelRecipe.Plan.defaults());
+                DefaultModelRecipe.Plan.defaults().withSteps(20_000));
         assertThat(s.at(250)).isEqualTo(1.5e-4);
         assertThat(s.at(16_000)).isEqualTo(3e-4);
         assertThat(s.at(18_000)).isCloseTo(1.5e-4, org.assertj.core.api.Assertions.within(1e-12));
