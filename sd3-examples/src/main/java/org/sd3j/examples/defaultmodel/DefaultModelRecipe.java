@@ -81,7 +81,7 @@ public final class DefaultModelRecipe {
      * ({@value #GUIDANCE_KEY}), chosen with {@code sd3 eval --captions validation} over 1.5 to 7: SD3's 7.0
      * oversaturates this small model's colours and scatters extra blobs, which cost colour and count.
      */
-    public static final double GUIDANCE = 2.0;
+    public static final double GUIDANCE = 2.5;
     /** The metadata key of {@link #GUIDANCE} in the trained weights. */
     public static final String GUIDANCE_KEY = "sampling.guidance";
     /** Where the build looks for the trained weights (relative to the sd3-examples module). */

@@ -10,6 +10,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -153,7 +154,7 @@ public final class DefaultModelWriter {
             CheckpointConverter.convert(checkpoint, outputDir, options);
             Json.write(outputDir.resolve(CheckpointConverter.TRANSFORMER).resolve("config.json"), transformerConfig());
             Map<String, String> training = new LinkedHashMap<>();
-            Double guidance = null;
+            OptionalDouble guidance = weights.recommendedGuidance();
             if (weights.transformer() != null) {
                 try (TensorSource s = Safetensors.open(weights.transformer())) {
                     s.metadata().forEach((k, v) -> {
@@ -161,7 +162,6 @@ public final class DefaultModelWriter {
                             training.put(k.substring("training.".length()), v);
                         }
                     });
-                    guidance = guidance(s.metadata().get(DefaultModelRecipe.GUIDANCE_KEY), weights.transformer());
                 }
                 Map<String, Object> scheduler = new LinkedHashMap<>();
                 scheduler.put("_class_name", "FlowMatchEulerDiscreteScheduler");
@@ -227,7 +227,6 @@ public final class DefaultModelWriter {
             return new Weights(null, vae, true);
         }
 
-        /** A trained model: MMDiT and VAE both from {@code file}. */
         /**
          * What the build bundles: the committed trained weights ({@link DefaultModelRecipe#SHIPPED_WEIGHTS}, relative
          * to the module folder, the working directory of builds and tests) when present, else random ones.
@@ -237,8 +236,38 @@ public final class DefaultModelWriter {
             return Files.isRegularFile(file) ? trained(file) : PLACEHOLDER;
         }
 
+        /** A trained model: MMDiT and VAE both from {@code file}. */
         public static Weights trained(Path file) {
             return new Weights(file, file, false);
+        }
+
+        /**
+         * The guidance scale the trained MMDiT's file recommends ({@link DefaultModelRecipe#GUIDANCE_KEY} in its
+         * metadata); empty for random weights or a file that does not say.
+         *
+         * @throws Sd3Exception if the file says something that is not a finite scale >= 0
+         */
+        public OptionalDouble recommendedGuidance() {
+            if (transformer == null) {
+                return OptionalDouble.empty();
+            }
+            String value;
+            try (TensorSource s = Safetensors.open(transformer)) {
+                value = s.metadata().get(DefaultModelRecipe.GUIDANCE_KEY);
+            }
+            if (value == null) {
+                return OptionalDouble.empty();
+            }
+            try {
+                double g = Double.parseDouble(value);
+                if (Double.isFinite(g) && g >= 0) {
+                    return OptionalDouble.of(g);
+                }
+            } catch (NumberFormatException e) {
+                // reported below with the file
+            }
+            throw new Sd3Exception(transformer + ": metadata " + DefaultModelRecipe.GUIDANCE_KEY + " must be a finite "
+                    + "number >= 0, found '" + value + "'");
         }
     }
 
@@ -582,24 +611,8 @@ public final class DefaultModelWriter {
         return m;
     }
 
-    /** The recommended guidance the trained weights carry, or null when they carry none. */
-    private static Double guidance(String value, Path file) {
-        if (value == null) {
-            return null;
-        }
-        try {
-            double g = Double.parseDouble(value);
-            if (Double.isFinite(g) && g >= 0) {
-                return g;
-            }
-        } catch (NumberFormatException e) {
-            // reported below with the file
-        }
-        throw new Sd3Exception(file + ": metadata " + DefaultModelRecipe.GUIDANCE_KEY + " must be a finite number >= 0, "
-                + "found '" + value + "'");
-    }
-
-    private static void addProvenance(Path modelIndex, long parameters, Map<String, String> training, Double guidance)
+    private static void addProvenance(Path modelIndex, long parameters, Map<String, String> training,
+                                      OptionalDouble guidance)
             throws IOException {
         @SuppressWarnings("unchecked")
         Map<String, Object> index = Json.MAPPER.readValue(modelIndex.toFile(), LinkedHashMap.class);
@@ -611,9 +624,7 @@ public final class DefaultModelWriter {
         if (!training.isEmpty()) {
             p.put("training", new LinkedHashMap<>(training));
         }
-        if (guidance != null) {
-            p.put(SchedulerConfig.GUIDANCE_KEY, guidance);
-        }
+        guidance.ifPresent(g -> p.put(SchedulerConfig.GUIDANCE_KEY, g));
         p.put("image_size", IMAGE_SIZE);
         p.put("latent_size", LATENT_SIZE);
         p.put("parameters", parameters);

@@ -77,8 +77,11 @@ class GenerateCommandTest {
             double shift = org.sd3j.examples.defaultmodel.DefaultModelWriter.Weights.shipped()
                     == org.sd3j.examples.defaultmodel.DefaultModelWriter.Weights.PLACEHOLDER ? 3.0
                     : org.sd3j.examples.defaultmodel.DefaultModelRecipe.SHIFT;
-            assertThat(parameters(out)).isEqualTo("a red fox in the snow\nSteps: 2, Sampler: euler, CFG scale: 7.0, "
-                    + "Seed: 3, Size: 64x64, Shift: " + shift + ", Model: sd3j-default");
+            // ... and the guidance its weights recommend.
+            double guidance = org.sd3j.examples.defaultmodel.DefaultModelWriter.Weights.shipped()
+                    .recommendedGuidance().orElse(7.0);
+            assertThat(parameters(out)).isEqualTo("a red fox in the snow\nSteps: 2, Sampler: euler, CFG scale: "
+                    + guidance + ", Seed: 3, Size: 64x64, Shift: " + shift + ", Model: sd3j-default");
         }
 
         @Test

@@ -17,8 +17,6 @@ import org.sd3j.image.Image;
 import org.sd3j.model.EncoderRole;
 import org.sd3j.onnx.model.Sd3Model;
 import org.sd3j.onnx.runtime.OnnxOptions;
-import org.sd3j.onnx.safetensors.Safetensors;
-import org.sd3j.onnx.safetensors.TensorSource;
 
 /** The bundled default model (written into target/classes by the build) extracts, loads and generates. */
 class DefaultModelTest {
@@ -85,17 +83,10 @@ class DefaultModelTest {
         assertThat(model.shift()).isEqualTo(DefaultModelWriter.Weights.shipped() == DefaultModelWriter.Weights.PLACEHOLDER
                 ? 3.0 : DefaultModelRecipe.SHIFT);
         // ... and the guidance scale they were exported with, which generation then uses by default.
-        DefaultModelWriter.Weights shipped = DefaultModelWriter.Weights.shipped();
-        String recorded = null;
-        if (shipped != DefaultModelWriter.Weights.PLACEHOLDER) {
-            try (TensorSource s = Safetensors.open(shipped.transformer())) {
-                recorded = s.metadata().get(DefaultModelRecipe.GUIDANCE_KEY);
-            }
-        }
-        assertThat(model.recommendedGuidance()).isEqualTo(recorded == null ? OptionalDouble.empty()
-                : OptionalDouble.of(Double.parseDouble(recorded)));
-        assertThat(model.pipelineBuilder().build().guidance()).isEqualTo(recorded == null
-                ? Sd3Pipeline.DEFAULT_GUIDANCE : Double.parseDouble(recorded));
+        OptionalDouble recorded = DefaultModelWriter.Weights.shipped().recommendedGuidance();
+        assertThat(model.recommendedGuidance()).isEqualTo(recorded);
+        assertThat(model.pipelineBuilder().build().guidance())
+                .isEqualTo(recorded.orElse(Sd3Pipeline.DEFAULT_GUIDANCE));
     }
 
     @Test

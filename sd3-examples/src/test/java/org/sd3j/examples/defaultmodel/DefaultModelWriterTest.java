@@ -10,6 +10,8 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sd3j.Sd3Exception;
+import org.sd3j.onnx.safetensors.SafetensorsWriter;
 import org.sd3j.onnx.tokenizer.ClipTokenizer;
 import org.sd3j.onnx.tokenizer.T5Tokenizer;
 
@@ -115,5 +117,24 @@ class DefaultModelWriterTest {
         assertThat(t[o + 2]).isEqualTo((float) Math.cos(1.5));
         assertThat(t[o + 4]).isEqualTo((float) Math.sin(0.5));
         assertThat(t[o + 7]).isEqualTo((float) Math.cos(0.005));
+    }
+
+    @Test
+    void trainedWeightsRecommendTheGuidanceTheirMetadataNames() throws Exception {
+        Path none = dir.resolve("none.safetensors");
+        SafetensorsWriter.create().add("x", new float[] {1}, 1).write(none);
+        Path good = dir.resolve("good.safetensors");
+        SafetensorsWriter.create().add("x", new float[] {1}, 1).metadata(DefaultModelRecipe.GUIDANCE_KEY, "2.5")
+                .write(good);
+        Path bad = dir.resolve("bad.safetensors");
+        SafetensorsWriter.create().add("x", new float[] {1}, 1).metadata(DefaultModelRecipe.GUIDANCE_KEY, "lots")
+                .write(bad);
+
+        assertThat(DefaultModelWriter.Weights.PLACEHOLDER.recommendedGuidance()).isEmpty();
+        assertThat(DefaultModelWriter.Weights.trained(none).recommendedGuidance()).isEmpty();
+        assertThat(DefaultModelWriter.Weights.trained(good).recommendedGuidance()).hasValue(2.5);
+        assertThatThrownBy(() -> DefaultModelWriter.Weights.trained(bad).recommendedGuidance())
+                .isInstanceOf(Sd3Exception.class)
+                .hasMessage(bad + ": metadata sampling.guidance must be a finite number >= 0, found 'lots'");
     }
 }
