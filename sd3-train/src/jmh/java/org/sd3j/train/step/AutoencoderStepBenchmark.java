@@ -3,9 +3,7 @@ package org.sd3j.train.step;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -30,9 +28,6 @@ import org.sd3j.onnx.vae.VaeConfig;
 import org.sd3j.onnx.vae.VaeWeights;
 import org.sd3j.tensor.Tensor;
 import org.sd3j.train.AutoencoderTrainer;
-import org.sd3j.train.optim.AdamW;
-import org.sd3j.train.optim.AdamWSettings;
-import org.sd3j.train.optim.GradientClipping;
 import org.sd3j.train.vae.VaeFiles;
 import org.sd3j.train.vae.VaeInit;
 
@@ -54,12 +49,7 @@ public class AutoencoderStepBenchmark {
     private Path dir;
     private TensorSource source;
     private GraphSession session;
-    private GraphSession.Binding binding;
-    private Tensor[] inputs;
-    private Tensor[] outputs;
-    private final Map<String, Tensor> gradients = new LinkedHashMap<>();
-    private AdamW adamW;
-    private final GradientClipping clipping = GradientClipping.defaults();
+    private BoundTrainingStep bound;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -74,37 +64,24 @@ public class AutoencoderStepBenchmark {
                 1e-6);
         session = GraphSession.create(step.graph(), OnnxOptions.cpu(), GraphSession.WeightBinding.INPUTS);
         Random r = new Random(1);
-        List<String> varying = new ArrayList<>(List.of(AutoencoderStep.IMAGES, AutoencoderStep.NOISE));
-        List<Tensor> in = new ArrayList<>(List.of(BenchSupport.gaussian(r, 0.5, 8, 3, 64, 64),
-                BenchSupport.gaussian(r, 1, 8, 16, 8, 8)));
-        List<String> outs = new ArrayList<>(List.of(AutoencoderStep.LOSS));
-        List<Tensor> outTensors = new ArrayList<>(List.of(Tensor.zeros()));
+        Map<String, Tensor> data = new LinkedHashMap<>();
+        data.put(AutoencoderStep.IMAGES, BenchSupport.gaussian(r, 0.5, 8, 3, 64, 64));
+        data.put(AutoencoderStep.NOISE, BenchSupport.gaussian(r, 1, 8, 16, 8, 8));
+        Map<String, Tensor> trained = new LinkedHashMap<>();
         for (String name : step.trainable()) {
-            Tensor p = parameters.get(name);
-            Tensor g = Tensor.zeros(p.shape());
-            gradients.put(name, g);
-            varying.add(name);
-            in.add(p);
-            outs.add(AutoencoderStep.GRAD + name);
-            outTensors.add(g);
+            trained.put(name, parameters.get(name));
         }
-        binding = session.bind(Map.of(), varying, outs);
-        inputs = in.toArray(Tensor[]::new);
-        outputs = outTensors.toArray(Tensor[]::new);
-        adamW = AdamW.create(parameters, AdamWSettings.defaults());
+        bound = new BoundTrainingStep(session, data, trained, AutoencoderStep.LOSS, AutoencoderStep.GRAD);
     }
 
     @Benchmark
     public float step() {
-        binding.run(outputs, inputs);
-        clipping.clip(gradients);
-        adamW.step(gradients);
-        return outputs[0].get(0);
+        return bound.run();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
-        binding.close();
+        bound.close();
         session.close();
         source.close();
         BenchSupport.deleteFolder(dir);

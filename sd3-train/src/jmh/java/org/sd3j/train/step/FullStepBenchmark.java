@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -37,9 +35,6 @@ import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
-import org.sd3j.train.optim.AdamW;
-import org.sd3j.train.optim.AdamWSettings;
-import org.sd3j.train.optim.GradientClipping;
 
 /**
  * One full-parameter training step on the issue's depth-4 shapes (hidden 256, batch 2, latent 16x32x32, context
@@ -66,13 +61,7 @@ public class FullStepBenchmark {
     private Path dir;
     private TensorSource source;
     private GraphSession session;
-    private GraphSession.Binding binding;
-    private Tensor[] inputs;
-    private Tensor[] outputs;
-    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
-    private final Map<String, Tensor> gradients = new LinkedHashMap<>();
-    private AdamW adamW;
-    private final GradientClipping clipping = GradientClipping.defaults();
+    private BoundTrainingStep bound;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -86,13 +75,13 @@ public class FullStepBenchmark {
         session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build(),
                 GraphSession.WeightBinding.INPUTS);
         Random r = new Random(1);
-        List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
-                RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
-        List<Tensor> in = new ArrayList<>(List.of(BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32),
-                BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32), Tensor.of(new float[] {0.3f, 0.7f}, 2),
-                BenchSupport.gaussian(r, 0.5, 2, 77, 256), BenchSupport.gaussian(r, 0.5, 2, 128)));
-        List<String> outs = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
-        List<Tensor> outTensors = new ArrayList<>(List.of(Tensor.zeros()));
+        Map<String, Tensor> data = new LinkedHashMap<>();
+        data.put(RectifiedFlowStep.X0, BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32));
+        data.put(RectifiedFlowStep.NOISE, BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32));
+        data.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.3f, 0.7f}, 2));
+        data.put(MmditGraph.CONTEXT, BenchSupport.gaussian(r, 0.5, 2, 77, 256));
+        data.put(MmditGraph.POOLED, BenchSupport.gaussian(r, 0.5, 2, 128));
+        Map<String, Tensor> parameters = new LinkedHashMap<>();
         for (String name : step.trainable()) {
             WeightData d = step.graph().weights().get(name);
             int[] shape = new int[d.shape().length];
@@ -102,31 +91,19 @@ public class FullStepBenchmark {
             Tensor p = Tensor.zeros(shape); // writable copy of the weight
             p.asFloatBuffer().put(d.data().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
             parameters.put(name, p);
-            Tensor g = Tensor.zeros(shape);
-            gradients.put(name, g);
-            varying.add(name);
-            in.add(p);
-            outs.add(RectifiedFlowStep.GRAD + name);
-            outTensors.add(g);
         }
-        binding = session.bind(Map.of(), varying, outs);
-        inputs = in.toArray(Tensor[]::new);
-        outputs = outTensors.toArray(Tensor[]::new);
-        adamW = AdamW.create(parameters, AdamWSettings.defaults());
+        bound = new BoundTrainingStep(session, data, parameters, RectifiedFlowStep.LOSS, RectifiedFlowStep.GRAD);
     }
 
 
     @Benchmark
     public float step() {
-        binding.run(outputs, inputs);
-        double norm = GradientClipping.globalNorm(gradients);
-        adamW.step(gradients, AdamWSettings.defaults().learningRate(), clipping.coefficient(norm));
-        return outputs[0].get(0);
+        return bound.run();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
-        binding.close();
+        bound.close();
         session.close();
         source.close();
         BenchSupport.deleteFolder(dir);

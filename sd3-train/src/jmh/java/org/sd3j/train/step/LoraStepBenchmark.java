@@ -3,9 +3,7 @@ package org.sd3j.train.step;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -35,9 +33,6 @@ import org.sd3j.onnx.safetensors.DType;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
 import org.sd3j.tensor.Tensor;
-import org.sd3j.train.optim.AdamW;
-import org.sd3j.train.optim.AdamWSettings;
-import org.sd3j.train.optim.GradientClipping;
 
 /**
  * One LoRA training step on the issue's depth-4 shapes (hidden 256, batch 2, latent 16x32x32, context 77x256, rank 16
@@ -64,13 +59,7 @@ public class LoraStepBenchmark {
     private Path dir;
     private TensorSource source;
     private GraphSession session;
-    private GraphSession.Binding binding;
-    private Tensor[] inputs;
-    private Tensor[] outputs;
-    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
-    private final Map<String, Tensor> gradients = new LinkedHashMap<>();
-    private AdamW adamW;
-    private final GradientClipping clipping = GradientClipping.defaults();
+    private BoundTrainingStep bound;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
@@ -86,46 +75,35 @@ public class LoraStepBenchmark {
                 RectifiedFlowStep.Loss.VELOCITY_MSE);
         session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build());
         Random r = new Random(1);
-        List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
-                RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
-        List<Tensor> in = new ArrayList<>(List.of(BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32),
-                BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32), Tensor.of(new float[] {0.3f, 0.7f}, 2),
-                BenchSupport.gaussian(r, 0.1, 2, 77, 256), BenchSupport.gaussian(r, 0.1, 2, 128)));
+        Map<String, Tensor> data = new LinkedHashMap<>();
+        data.put(RectifiedFlowStep.X0, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
+        data.put(RectifiedFlowStep.NOISE, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
+        data.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.3f, 0.7f}, 2));
+        data.put(MmditGraph.CONTEXT, BenchSupport.gaussian(r, 0.1, 2, 77, 256));
+        data.put(MmditGraph.POOLED, BenchSupport.gaussian(r, 0.1, 2, 128));
+        Map<String, Tensor> adapters = new LinkedHashMap<>();
         for (String k : adapter.keys()) {
             long[] shape = source.info(k + ".weight").shape();
             int fanIn = (int) (shape.length == 2 ? shape[1] : shape[1] * shape[2] * shape[3]);
-            parameters.put(k + LoraGraphAdapter.A, BenchSupport.gaussian(r, 0.1, 16, fanIn));
-            parameters.put(k + LoraGraphAdapter.B, BenchSupport.gaussian(r, 0.1, (int) shape[0], 16));
+            adapters.put(k + LoraGraphAdapter.A, BenchSupport.gaussian(r, 0.1, 16, fanIn));
+            adapters.put(k + LoraGraphAdapter.B, BenchSupport.gaussian(r, 0.1, (int) shape[0], 16));
         }
-        List<String> outs = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
-        List<Tensor> outTensors = new ArrayList<>(List.of(Tensor.zeros()));
+        Map<String, Tensor> parameters = new LinkedHashMap<>();
         for (String name : step.trainable()) {
-            Tensor p = parameters.get(name);
-            Tensor g = Tensor.zeros(p.shape());
-            gradients.put(name, g);
-            varying.add(name);
-            in.add(p);
-            outs.add(RectifiedFlowStep.GRAD + name);
-            outTensors.add(g);
+            parameters.put(name, adapters.get(name));
         }
-        binding = session.bind(Map.of(), varying, outs);
-        inputs = in.toArray(Tensor[]::new);
-        outputs = outTensors.toArray(Tensor[]::new);
-        adamW = AdamW.create(parameters, AdamWSettings.defaults());
+        bound = new BoundTrainingStep(session, data, parameters, RectifiedFlowStep.LOSS, RectifiedFlowStep.GRAD);
     }
 
 
     @Benchmark
     public float step() {
-        binding.run(outputs, inputs);
-        double norm = GradientClipping.globalNorm(gradients);
-        adamW.step(gradients, AdamWSettings.defaults().learningRate(), clipping.coefficient(norm));
-        return outputs[0].get(0);
+        return bound.run();
     }
 
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
-        binding.close();
+        bound.close();
         session.close();
         source.close();
         BenchSupport.deleteFolder(dir);
