@@ -27,7 +27,6 @@ import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.graph.WeightData;
 import org.sd3j.onnx.mmdit.MmditConfig;
-import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.onnx.mmdit.MmditWeights;
 import org.sd3j.onnx.mmdit.RandomCheckpoint;
 import org.sd3j.onnx.runtime.OnnxOptions;
@@ -75,12 +74,7 @@ public class FullStepBenchmark {
         session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build(),
                 GraphSession.WeightBinding.INPUTS);
         Random r = new Random(1);
-        Map<String, Tensor> data = new LinkedHashMap<>();
-        data.put(RectifiedFlowStep.X0, BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32));
-        data.put(RectifiedFlowStep.NOISE, BenchSupport.gaussian(r, 0.5, 2, 16, 32, 32));
-        data.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.3f, 0.7f}, 2));
-        data.put(MmditGraph.CONTEXT, BenchSupport.gaussian(r, 0.5, 2, 77, 256));
-        data.put(MmditGraph.POOLED, BenchSupport.gaussian(r, 0.5, 2, 128));
+        Map<String, Tensor> data = BenchSupport.rectifiedFlowInputs(r, 0.5);
         Map<String, Tensor> parameters = new LinkedHashMap<>();
         for (String name : step.trainable()) {
             WeightData d = step.graph().weights().get(name);

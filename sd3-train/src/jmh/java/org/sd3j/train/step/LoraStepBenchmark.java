@@ -25,7 +25,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.onnx.mmdit.MmditConfig;
-import org.sd3j.onnx.mmdit.MmditGraph;
 import org.sd3j.onnx.mmdit.MmditWeights;
 import org.sd3j.onnx.mmdit.RandomCheckpoint;
 import org.sd3j.onnx.runtime.OnnxOptions;
@@ -75,12 +74,7 @@ public class LoraStepBenchmark {
                 RectifiedFlowStep.Loss.VELOCITY_MSE);
         session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build());
         Random r = new Random(1);
-        Map<String, Tensor> data = new LinkedHashMap<>();
-        data.put(RectifiedFlowStep.X0, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
-        data.put(RectifiedFlowStep.NOISE, BenchSupport.gaussian(r, 0.1, 2, 16, 32, 32));
-        data.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.3f, 0.7f}, 2));
-        data.put(MmditGraph.CONTEXT, BenchSupport.gaussian(r, 0.1, 2, 77, 256));
-        data.put(MmditGraph.POOLED, BenchSupport.gaussian(r, 0.1, 2, 128));
+        Map<String, Tensor> data = BenchSupport.rectifiedFlowInputs(r, 0.1);
         Map<String, Tensor> adapters = new LinkedHashMap<>();
         for (String k : adapter.keys()) {
             long[] shape = source.info(k + ".weight").shape();
