@@ -160,7 +160,7 @@ final class EvalCommand implements Callable<Integer> {
             report.put("steps", steps);
             report.put("guidance", scale);
             out.printf(Locale.ROOT, "Prompt adherence on %d %s captions, %d steps, guidance %s%s:%n", prompts,
-                    captionSet == CaptionSet.HELD_OUT ? "held-out" : "validation", steps, Units.number(scale),
+                    EnumOption.name(captionSet), steps, Units.number(scale),
                     guidance != null ? "" : m.recommendedGuidance().isPresent() ? " (the model's)" : " (the default)");
             out.println(header());
             out.flush();

@@ -154,7 +154,7 @@ public final class DefaultModelWriter {
             CheckpointConverter.convert(checkpoint, outputDir, options);
             Json.write(outputDir.resolve(CheckpointConverter.TRANSFORMER).resolve("config.json"), transformerConfig());
             Map<String, String> training = new LinkedHashMap<>();
-            OptionalDouble guidance = weights.recommendedGuidance();
+            OptionalDouble guidance = OptionalDouble.empty();
             if (weights.transformer() != null) {
                 try (TensorSource s = Safetensors.open(weights.transformer())) {
                     s.metadata().forEach((k, v) -> {
@@ -162,6 +162,7 @@ public final class DefaultModelWriter {
                             training.put(k.substring("training.".length()), v);
                         }
                     });
+                    guidance = Weights.recommendedGuidance(s.metadata(), weights.transformer());
                 }
                 Map<String, Object> scheduler = new LinkedHashMap<>();
                 scheduler.put("_class_name", "FlowMatchEulerDiscreteScheduler");
@@ -251,10 +252,14 @@ public final class DefaultModelWriter {
             if (transformer == null) {
                 return OptionalDouble.empty();
             }
-            String value;
             try (TensorSource s = Safetensors.open(transformer)) {
-                value = s.metadata().get(DefaultModelRecipe.GUIDANCE_KEY);
+                return recommendedGuidance(s.metadata(), transformer);
             }
+        }
+
+        /** The scale {@code metadata} (of {@code file}) recommends, as {@link #recommendedGuidance()} reads it. */
+        static OptionalDouble recommendedGuidance(Map<String, String> metadata, Path file) {
+            String value = metadata.get(DefaultModelRecipe.GUIDANCE_KEY);
             if (value == null) {
                 return OptionalDouble.empty();
             }
@@ -266,7 +271,7 @@ public final class DefaultModelWriter {
             } catch (NumberFormatException e) {
                 // reported below with the file
             }
-            throw new Sd3Exception(transformer + ": metadata " + DefaultModelRecipe.GUIDANCE_KEY + " must be a finite "
+            throw new Sd3Exception(file + ": metadata " + DefaultModelRecipe.GUIDANCE_KEY + " must be a finite "
                     + "number >= 0, found '" + value + "'");
         }
     }

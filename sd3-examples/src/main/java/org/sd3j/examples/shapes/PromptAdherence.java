@@ -64,20 +64,20 @@ public final class PromptAdherence {
 
     /** {@code count} held-out captions ({@link #HELD_OUT_SEED}). */
     public static List<CaptionedScene> heldOutCaptions(int count) {
-        if (count < 2) {
-            throw new IllegalArgumentException("count must be >= 2 (a Frechet distance needs two images), found "
-                    + count);
-        }
-        return new SceneGenerator(HELD_OUT_SEED).range(0, count);
+        return captions(HELD_OUT_SEED, count);
     }
 
     /** {@code count} validation captions ({@link #VALIDATION_SEED}). */
     public static List<CaptionedScene> validationCaptions(int count) {
+        return captions(VALIDATION_SEED, count);
+    }
+
+    private static List<CaptionedScene> captions(long seed, int count) {
         if (count < 2) {
             throw new IllegalArgumentException("count must be >= 2 (a Frechet distance needs two images), found "
                     + count);
         }
-        return new SceneGenerator(VALIDATION_SEED).range(0, count);
+        return new SceneGenerator(seed).range(0, count);
     }
 
     /**

@@ -277,24 +277,19 @@ public final class ImageCaptionDataset {
 
     /** The image files under {@code root}, hidden ones left out, sorted by relative path. */
     static List<Path> listImages(Path root) {
-        // A symbolic link as the root (a data folder shared between work folders) is followed; links inside are
-        // not, so a link cycle cannot make the walk endless. Paths stay under the root as the user named it.
+        // The real folder is walked so that a root that is a symbolic link (a data folder shared between work
+        // folders) is followed; links inside are not, so a link cycle cannot make the walk endless. Paths are mapped
+        // back under the root as the user named it.
         try {
-            Path walked = Files.isSymbolicLink(root) ? root.toRealPath() : root;
-            return listImages(root, walked);
-        } catch (IOException e) {
-            throw new Sd3Exception("Cannot list the dataset folder " + root + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static List<Path> listImages(Path root, Path walked) {
-        try (Stream<Path> walk = Files.walk(walked)) {
-            return walk.map(p -> walked == root ? p : root.resolve(walked.relativize(p)))
-                    .filter(p -> !isHidden(root, p))
-                    .filter(Files::isRegularFile)
-                    .filter(ImageFiles::isImage)
-                    .sorted((a, b) -> relativePath(root, a).compareTo(relativePath(root, b)))
-                    .collect(Collectors.toList());
+            Path real = root.toRealPath();
+            try (Stream<Path> walk = Files.walk(real)) {
+                return walk.map(p -> root.resolve(real.relativize(p)))
+                        .filter(p -> !isHidden(root, p))
+                        .filter(Files::isRegularFile)
+                        .filter(ImageFiles::isImage)
+                        .sorted((a, b) -> relativePath(root, a).compareTo(relativePath(root, b)))
+                        .collect(Collectors.toList());
+            }
         } catch (IOException | UncheckedIOException e) {
             throw new Sd3Exception("Cannot list the dataset folder " + root + ": " + e.getMessage(), e);
         }
