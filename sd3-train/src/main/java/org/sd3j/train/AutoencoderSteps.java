@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.tensor.Tensor;
 import org.sd3j.train.step.AutoencoderStep;
+import org.sd3j.train.step.GradientOutputs;
 
 /**
  * Autoencoder micro-batches for {@link TrainingLoop}: images in a seeded order, a fresh standard-normal sample
@@ -38,6 +39,7 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private final Tensor[] outputs;
     private final Tensor[] inputs;
     private final GraphSession.Binding binding;
+    private final Tensor squares;
     private int[] order;
     private long orderEpoch = -1;
     private double reconstructionSum;
@@ -56,13 +58,14 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         this.batchSize = settings.batchSize();
         this.accumulation = settings.accumulation();
         this.images = images;
+        this.squares = Tensor.zeros(trainable.size());
         this.parameters = parameters;
         this.trainable = trainable;
         this.batch = Tensor.zeros(batchSize, 3, settings.height(), settings.width());
         this.noise = Tensor.zeros(batchSize, zChannels, settings.height() / downscale, settings.width() / downscale);
         List<String> outputNames = new ArrayList<>(List.of(AutoencoderStep.LOSS, AutoencoderStep.RECONSTRUCTION,
                 AutoencoderStep.KL));
-        outputs = new Tensor[3 + trainable.size()];
+        outputs = new Tensor[4 + trainable.size()];
         outputs[0] = loss;
         outputs[1] = reconstruction;
         outputs[2] = kl;
@@ -77,6 +80,8 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
             outputNames.add(AutoencoderStep.GRAD + name);
             inputs[2 + i] = parameters.get(name);
         }
+        outputs[3 + trainable.size()] = squares;
+        outputNames.add(GradientOutputs.SQUARES);
         List<String> varying = new ArrayList<>(List.of(AutoencoderStep.IMAGES, AutoencoderStep.NOISE));
         varying.addAll(trainable);
         binding = session.bind(Map.of(), varying, outputNames);
@@ -140,6 +145,11 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     @Override
     public Map<String, Tensor> gradients() {
         return gradients;
+    }
+
+    @Override
+    public double squaredGradientNorm() {
+        return TrainableInputs.squaredNorm(squares);
     }
 
     /** {reconstruction, KL} of each step run so far, averaged over its micro-batches. */

@@ -200,7 +200,10 @@ public final class AutoencoderTrainer implements AutoCloseable {
                     frozen.put(e.getKey(), copy);
                 }
             }
-            session = GraphSession.create(step.graph(), onnxOptions, GraphSession.WeightBinding.INPUTS);
+            // Every step has the same batch: fixing it lets ONNX Runtime fold the graph's shape computations.
+            session = GraphSession.create(step.graph(), onnxOptions.toBuilder()
+                    .fixedDimension(AutoencoderStep.BATCH, settings.batchSize()).build(),
+                    GraphSession.WeightBinding.INPUTS);
             LOG.info("Autoencoder training ({}): {} tensors, {} parameters ({} frozen tensors), {}x{} images, "
                     + "batch {}", config, parameters.size(), count, frozen.size(), settings.width(),
                     settings.height(), settings.batchSize());

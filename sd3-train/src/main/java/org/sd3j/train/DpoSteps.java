@@ -24,8 +24,8 @@ import org.sd3j.train.step.RectifiedFlowStep;
  */
 final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private final TrainingSettings settings;
-    private final GraphSession reference;
-    private final GraphSession policy;
+    private final StepSessions reference;
+    private final StepSessions policy;
     private final PairedDataset data;
     private final TrainableInputs trainable;
     private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
@@ -35,7 +35,7 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private final double[] sums = new double[7];
     private int microBatches;
 
-    DpoSteps(TrainingSettings settings, GraphSession reference, GraphSession policy, PairedDataset data,
+    DpoSteps(TrainingSettings settings, StepSessions reference, StepSessions policy, PairedDataset data,
              TrainableInputs trainable) {
         this.settings = settings;
         this.reference = reference;
@@ -65,7 +65,8 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         Tensor context = batch.conditioning().context();
         int pairs = x0.dim(0) / 2;
         List<Integer> shape = List.of(x0.dim(0), x0.dim(1), x0.dim(2), x0.dim(3), context.dim(1));
-        Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape()));
+        Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape(),
+                RectifiedFlowStep.dimensions(x0, context)));
         SplittableRandom random = RectifiedFlowSteps.random(settings.seed(), step, micro);
         int perSample = b.noise.size() / x0.dim(0);
         for (int i = 0; i < pairs * perSample; i++) {
@@ -125,6 +126,11 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         return last.gradients;
     }
 
+    @Override
+    public double squaredGradientNorm() {
+        return TrainableInputs.squaredNorm(last.squares);
+    }
+
     /** Buffers and the bound sessions for one batch shape. */
     private final class Buffers {
         final Tensor noise;
@@ -134,11 +140,12 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         final Tensor margin;
         final Tensor errors;
         final Map<String, Tensor> gradients;
+        final Tensor squares;
         final Tensor[] outputs;
         final GraphSession.Binding referenceBinding;
         final GraphSession.Binding binding;
 
-        Buffers(int[] latentShape) {
+        Buffers(int[] latentShape, Map<String, Long> dimensions) {
             int samples = latentShape[0];
             noise = Tensor.zeros(latentShape);
             sigma = Tensor.zeros(samples);
@@ -146,19 +153,20 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
             margin = Tensor.zeros(samples / 2);
             errors = Tensor.zeros(samples);
             List<String> outputNames = new ArrayList<>(List.of(DpoStep.LOSS, DpoStep.MARGIN, DpoStep.ERRORS));
-            outputs = new Tensor[3 + trainable.size()];
+            outputs = new Tensor[4 + trainable.size()];
             outputs[0] = loss;
             outputs[1] = margin;
             outputs[2] = errors;
             gradients = trainable.gradientOutputs(outputs, 3, outputNames, DpoStep.GRAD);
+            squares = trainable.squaresOutput(outputs, 3 + trainable.size(), outputNames);
             List<String> common = List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE, RectifiedFlowStep.SIGMA,
                     MmditGraph.CONTEXT, MmditGraph.POOLED);
-            GraphSession.Binding ref = reference.bind(Map.of(), common, List.of(DpoStep.ERRORS));
+            GraphSession.Binding ref = reference.forShape(dimensions).bind(Map.of(), common, List.of(DpoStep.ERRORS));
             try {
                 List<String> varying = new ArrayList<>(common);
                 varying.add(DpoStep.REFERENCE_ERRORS);
                 varying.addAll(trainable.names());
-                binding = policy.bind(Map.of(), varying, outputNames);
+                binding = policy.forShape(dimensions).bind(Map.of(), varying, outputNames);
             } catch (RuntimeException e) {
                 throw Closeables.closeAfterFailure(e, ref);
             }

@@ -39,15 +39,15 @@ public final class DpoTrainer implements AutoCloseable {
 
     private final DpoSettings settings;
     private final TensorSource source;
-    private final GraphSession reference;
-    private final GraphSession policy;
+    private final StepSessions reference;
+    private final StepSessions policy;
     private final LoraWeights lora;
     private final List<String> trainableInputs;
     private final Map<String, String> parameterOf;
     private final TrainingLoop loop;
     private boolean closed;
 
-    private DpoTrainer(DpoSettings settings, TensorSource source, GraphSession reference, GraphSession policy,
+    private DpoTrainer(DpoSettings settings, TensorSource source, StepSessions reference, StepSessions policy,
                        LoraWeights lora, List<String> trainableInputs, Map<String, String> parameterOf) {
         this.settings = settings;
         this.source = source;
@@ -69,15 +69,15 @@ public final class DpoTrainer implements AutoCloseable {
         Checks.notNull(onnxOptions, "onnxOptions");
         Checks.notNull(settings, "settings");
         TensorSource source = Safetensors.open(checkpoint);
-        GraphSession reference = null;
-        GraphSession policy = null;
+        StepSessions reference = null;
+        StepSessions policy = null;
         try {
             LoraSetup setup = LoraSetup.of(source, checkpoint, settings.lora());
             RectifiedFlowStep.StepGraph step = DpoStep.lora(setup.config(), setup.weights(), setup.adapter(),
                     settings.beta(), settings.reduction());
-            reference = GraphSession.create(DpoStep.reference(setup.config(), setup.weights(), settings.reduction()),
-                    onnxOptions);
-            policy = GraphSession.create(step.graph(), onnxOptions);
+            reference = new StepSessions(DpoStep.reference(setup.config(), setup.weights(), settings.reduction()),
+                    onnxOptions, GraphSession.WeightBinding.INITIALIZERS);
+            policy = new StepSessions(step.graph(), onnxOptions, GraphSession.WeightBinding.INITIALIZERS);
             LOG.info("Diffusion-DPO of {} ({}): {} adapters of rank {}, {} parameters, beta {}", checkpoint,
                     setup.config().variant(), setup.lora().size(), settings.lora().lora().rank(),
                     setup.lora().parameterCount(), settings.beta());

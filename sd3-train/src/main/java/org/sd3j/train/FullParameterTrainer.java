@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * updates in place. A fused qkv's q, k and v rows train as three tensors ({@code <name>#q}, {@code #k}, {@code #v})
  * and are joined again by {@link #writeCheckpoint}.
  *
- * <p>Owns the checkpoint mapping, its session and the copies; {@link #close()} releases them (idempotent). Not
+ * <p>Owns the checkpoint mapping, its sessions and the copies; {@link #close()} releases them (idempotent). Not
  * thread-safe.
  */
 public final class FullParameterTrainer implements AutoCloseable {
@@ -45,18 +45,18 @@ public final class FullParameterTrainer implements AutoCloseable {
 
     private final TrainingSettings settings;
     private final TensorSource source;
-    private final GraphSession session;
+    private final StepSessions sessions;
     private final Map<String, Tensor> parameters;
     private final List<String> trainable;
     private final Map<String, String> identity = new LinkedHashMap<>();
     private final TrainingLoop loop;
     private boolean closed;
 
-    private FullParameterTrainer(TrainingSettings settings, TensorSource source, GraphSession session,
+    private FullParameterTrainer(TrainingSettings settings, TensorSource source, StepSessions sessions,
                                  Map<String, Tensor> parameters, List<String> trainable) {
         this.settings = settings;
         this.source = source;
-        this.session = session;
+        this.sessions = sessions;
         this.parameters = parameters;
         this.trainable = trainable;
         trainable.forEach(n -> identity.put(n, n));
@@ -69,7 +69,7 @@ public final class FullParameterTrainer implements AutoCloseable {
         Checks.notNull(onnxOptions, "onnxOptions");
         Checks.notNull(settings, "settings");
         TensorSource source = Safetensors.open(checkpoint);
-        GraphSession session = null;
+        StepSessions sessions = null;
         try {
             MmditWeights weights = MmditWeights.of(source, checkpoint, ElementType.FLOAT);
             if (weights.layout() != MmditWeights.Layout.ORIGINAL) {
@@ -95,13 +95,13 @@ public final class FullParameterTrainer implements AutoCloseable {
                 parameters.put(name, copy);
                 count += copy.size();
             }
-            session = GraphSession.create(step.graph(), onnxOptions, GraphSession.WeightBinding.INPUTS);
+            sessions = new StepSessions(step.graph(), onnxOptions, GraphSession.WeightBinding.INPUTS);
             LOG.info("Full-parameter training of {} ({}): {} tensors, {} parameters", checkpoint, cfg.variant(),
                     parameters.size(), count);
-            return new FullParameterTrainer(settings, source, session, Collections.unmodifiableMap(parameters),
+            return new FullParameterTrainer(settings, source, sessions, Collections.unmodifiableMap(parameters),
                     step.trainable());
         } catch (RuntimeException e) {
-            throw Closeables.closeAfterFailure(e, session, source);
+            throw Closeables.closeAfterFailure(e, sessions, source);
         }
     }
 
@@ -125,7 +125,7 @@ public final class FullParameterTrainer implements AutoCloseable {
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
         Checks.notNull(data, "data");
-        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, session, data,
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, sessions, data,
                 new TrainableInputs(parameters, trainable, identity))) {
             return loop.train(steps, listener);
         }
@@ -207,6 +207,6 @@ public final class FullParameterTrainer implements AutoCloseable {
             return;
         }
         closed = true;
-        Closeables.closeAll(List.of(session, source));
+        Closeables.closeAll(List.of(sessions, source));
     }
 }

@@ -50,7 +50,7 @@ public final class LoraTrainer implements AutoCloseable {
 
     private final LoraTrainingSettings settings;
     private final TensorSource source;
-    private final GraphSession session;
+    private final StepSessions sessions;
     private final org.sd3j.onnx.graph.OnnxGraph stepGraph;
     private final LoraWeights lora;
     private final List<String> trainableInputs;
@@ -58,12 +58,12 @@ public final class LoraTrainer implements AutoCloseable {
     private final TrainingLoop loop;
     private boolean closed;
 
-    private LoraTrainer(LoraTrainingSettings settings, TensorSource source, GraphSession session,
+    private LoraTrainer(LoraTrainingSettings settings, TensorSource source, StepSessions sessions,
                         org.sd3j.onnx.graph.OnnxGraph stepGraph, LoraWeights lora, Map<String, String> parameterOf,
                         List<String> trainableInputs) {
         this.settings = settings;
         this.source = source;
-        this.session = session;
+        this.sessions = sessions;
         this.stepGraph = stepGraph;
         this.lora = lora;
         this.trainableInputs = trainableInputs;
@@ -82,7 +82,7 @@ public final class LoraTrainer implements AutoCloseable {
         Checks.notNull(onnxOptions, "onnxOptions");
         Checks.notNull(settings, "settings");
         TensorSource source = Safetensors.open(checkpoint);
-        GraphSession session = null;
+        StepSessions sessions = null;
         try {
             LoraSetup setup = LoraSetup.of(source, checkpoint, settings);
             MmditWeights weights = setup.weights();
@@ -91,12 +91,12 @@ public final class LoraTrainer implements AutoCloseable {
             List<String> keys = List.copyOf(lora.keys());
             RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, weights, setup.adapter(), settings.loss());
             Map<String, String> parameterOf = setup.parameterOf(step.trainable());
-            session = GraphSession.create(step.graph(), onnxOptions);
+            sessions = new StepSessions(step.graph(), onnxOptions, GraphSession.WeightBinding.INITIALIZERS);
             LOG.info("LoRA training of {} ({}): {} adapters of rank {}, {} parameters", checkpoint, cfg.variant(),
                     keys.size(), settings.lora().rank(), lora.parameterCount());
-            return new LoraTrainer(settings, source, session, step.graph(), lora, parameterOf, step.trainable());
+            return new LoraTrainer(settings, source, sessions, step.graph(), lora, parameterOf, step.trainable());
         } catch (RuntimeException e) {
-            throw Closeables.closeAfterFailure(e, session, source);
+            throw Closeables.closeAfterFailure(e, sessions, source);
         }
     }
 
@@ -168,7 +168,7 @@ public final class LoraTrainer implements AutoCloseable {
     public List<Double> train(CachedDataset data, TrainingListener listener) {
         ensureOpen();
         Checks.notNull(data, "data");
-        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings.training(), session, data,
+        try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings.training(), sessions, data,
                 new TrainableInputs(lora.parameters(), trainableInputs, parameterOf))) {
             return loop.train(steps, listener);
         }
@@ -187,7 +187,7 @@ public final class LoraTrainer implements AutoCloseable {
         }
         closed = true;
         List<AutoCloseable> all = new ArrayList<>();
-        all.add(session);
+        all.add(sessions);
         all.add(source);
         Closeables.closeAll(all);
     }

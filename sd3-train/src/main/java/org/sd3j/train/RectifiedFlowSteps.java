@@ -20,24 +20,25 @@ import org.sd3j.train.step.RectifiedFlowStep;
 /**
  * Rectified-flow micro-batches for {@link TrainingLoop} ({@link LoraTrainer}, {@link FullParameterTrainer}):
  * batches from a {@link CachedDataset}, seeded per-step noise and timesteps, and the step graph run into buffers
- * bound once per batch shape. Borrows the session; {@link #close()} releases the bindings. Not thread-safe.
+ * bound once per batch shape (to the sessions' one for that shape). Borrows the sessions; {@link #close()} releases
+ * the bindings. Not thread-safe.
  */
 final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private static final String EPOCH = "data.epoch";
     private static final String INDEX = "data.index";
 
     private final TrainingSettings settings;
-    private final GraphSession session;
+    private final StepSessions sessions;
     private final CachedDataset data;
     private final TrainableInputs trainable;
     private final Map<List<Integer>, Buffers> buffers = new HashMap<>();
     private BatchIterator batches;
     private Buffers last;
 
-    RectifiedFlowSteps(TrainingSettings settings, GraphSession session, CachedDataset data,
+    RectifiedFlowSteps(TrainingSettings settings, StepSessions sessions, CachedDataset data,
                        TrainableInputs trainable) {
         this.settings = settings;
-        this.session = session;
+        this.sessions = sessions;
         this.data = data;
         this.trainable = trainable;
     }
@@ -81,7 +82,8 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
         Tensor x0 = batch.latents();
         Tensor context = batch.conditioning().context();
         List<Integer> shape = List.of(x0.dim(0), x0.dim(1), x0.dim(2), x0.dim(3), context.dim(1));
-        Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape()));
+        Buffers b = buffers.computeIfAbsent(shape, s -> new Buffers(x0.shape(),
+                sessions.forShape(RectifiedFlowStep.dimensions(x0, context))));
         SplittableRandom random = random(settings.seed(), step, micro);
         for (int i = 0; i < b.noise.size(); i++) {
             b.noise.set(i, (float) random.nextGaussian());
@@ -107,22 +109,29 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
         return last.gradients;
     }
 
+    @Override
+    public double squaredGradientNorm() {
+        return TrainableInputs.squaredNorm(last.squares);
+    }
+
     /** Buffers and the bound session for one batch shape. */
     private final class Buffers {
         final Tensor noise;
         final Tensor sigma;
         final Tensor loss = Tensor.zeros();
         final Map<String, Tensor> gradients;
+        final Tensor squares;
         final Tensor[] outputs;
         final GraphSession.Binding binding;
 
-        Buffers(int[] latentShape) {
+        Buffers(int[] latentShape, GraphSession session) {
             noise = Tensor.zeros(latentShape);
             sigma = Tensor.zeros(latentShape[0]);
             List<String> outputNames = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
-            outputs = new Tensor[1 + trainable.size()];
+            outputs = new Tensor[2 + trainable.size()];
             outputs[0] = loss;
             gradients = trainable.gradientOutputs(outputs, 1, outputNames, RectifiedFlowStep.GRAD);
+            squares = trainable.squaresOutput(outputs, 1 + trainable.size(), outputNames);
             List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
                     RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
             varying.addAll(trainable.names());

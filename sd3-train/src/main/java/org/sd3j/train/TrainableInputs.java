@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.sd3j.tensor.Tensor;
+import org.sd3j.train.step.GradientOutputs;
 
 /**
  * The step graph's trainable inputs (LoRA matrices, or every weight of a full-parameter run) and where their values
@@ -60,5 +61,25 @@ final class TrainableInputs {
             outputNames.add(prefix + names.get(i));
         }
         return gradients;
+    }
+
+    /**
+     * Allocates the buffer of the step graph's per-gradient sums of squares into {@code outputs[index]} and adds
+     * its output name to {@code outputNames}; {@link #squaredNorm} reads it after a run.
+     */
+    Tensor squaresOutput(Tensor[] outputs, int index, List<String> outputNames) {
+        Tensor squares = Tensor.zeros(names.size());
+        outputs[index] = squares;
+        outputNames.add(GradientOutputs.SQUARES);
+        return squares;
+    }
+
+    /** The squared global norm of the gradients: the sum, in double, of the graph's per-gradient sums of squares. */
+    static double squaredNorm(Tensor squares) {
+        double sum = 0;
+        for (int i = 0; i < squares.size(); i++) {
+            sum += squares.get(i);
+        }
+        return sum;
     }
 }

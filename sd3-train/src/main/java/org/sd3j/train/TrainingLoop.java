@@ -65,6 +65,12 @@ final class TrainingLoop {
 
         /** The last run's gradients by parameter name: buffers reused by the next run. */
         Map<String, Tensor> gradients();
+
+        /**
+         * The squared global L2 norm of the last run's gradients, as the step graph summed it while making them
+         * ({@link org.sd3j.train.step.GradientOutputs#SQUARES}): no second pass over the gradients in memory.
+         */
+        double squaredGradientNorm();
     }
 
     private final Settings settings;
@@ -126,7 +132,9 @@ final class TrainingLoop {
             if (accumulator != null) {
                 grads = accumulator.average();
             }
-            double norm = GradientClipping.globalNorm(grads);
+            // One micro-batch: the graph's sums of squares give the norm; accumulated ones need their average's.
+            double norm = accumulator == null ? Math.sqrt(micro.squaredGradientNorm())
+                    : GradientClipping.globalNorm(grads);
             if (!Double.isFinite(loss) || !Double.isFinite(norm)) {
                 throw new TrainingDivergedException("Training diverged at step " + (step + 1) + ": loss " + loss
                         + ", gradient norm " + norm + "; the last good state is "

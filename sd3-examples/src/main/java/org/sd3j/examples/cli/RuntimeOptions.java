@@ -7,7 +7,10 @@ import org.sd3j.onnx.runtime.SessionOptionsFactory;
 
 import picocli.CommandLine.Option;
 
-/** Where ONNX Runtime runs: {@code --cuda [ID]}, {@code --cuda-fallback}, {@code --threads N} (a picocli mixin). */
+/**
+ * Where and how ONNX Runtime runs: {@code --cuda [ID]}, {@code --cuda-fallback}, {@code --threads N},
+ * {@code --spinning MODE} (a picocli mixin).
+ */
 final class RuntimeOptions {
     /** Appended to the library's message when CUDA is unavailable. */
     static final String CLI_HINT = "With the sd3 command: leave out --cuda to run on the CPU, or use --cuda-fallback.";
@@ -26,6 +29,11 @@ final class RuntimeOptions {
             description = "Threads per operation on the CPU (default: one per physical core).")
     Integer threads;
 
+    @Option(names = "--spinning", paramLabel = "MODE", converter = SpinningConverter.class,
+            description = "How ONNX Runtime's threads wait for work: during-run (default: spin between the "
+                    + "operations of a run, sleep after it), off or always.")
+    OnnxOptions.Spinning spinning;
+
     /** The options these flags give, before the provider is checked. */
     OnnxOptions onnxOptions() {
         OnnxOptions.Builder b = OnnxOptions.builder();
@@ -37,6 +45,9 @@ final class RuntimeOptions {
         }
         if (threads != null) {
             b.intraOpThreads(threads);
+        }
+        if (spinning != null) {
+            b.spinning(spinning);
         }
         return b.build();
     }
@@ -54,6 +65,12 @@ final class RuntimeOptions {
             return SessionOptionsFactory.resolve(onnxOptions());
         } catch (ProviderUnavailableException e) {
             throw new ProviderUnavailableException(e.provider(), e.getMessage() + " " + CLI_HINT, e.getCause());
+        }
+    }
+
+    static final class SpinningConverter extends EnumOption<OnnxOptions.Spinning> {
+        SpinningConverter() {
+            super(OnnxOptions.Spinning.class);
         }
     }
 }

@@ -110,8 +110,7 @@ final class TrainDefaultModelCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        // One session trains at a time here: its threads may spin between operators without starving another.
-        OnnxOptions onnx = runtime.resolve().toBuilder().spinning(true).build();
+        OnnxOptions onnx = runtime.resolve();
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         try (CancelOnShutdown cancel = CancelOnShutdown.register()) {
             cancel.trackStop(() -> stop.set(true), TrainCommand.TRAINING_GRACE);

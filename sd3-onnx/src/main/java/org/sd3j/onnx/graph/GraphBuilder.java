@@ -538,6 +538,12 @@ public final class GraphBuilder {
                 reducedShape(x, keepDims, axes));
     }
 
+    /** The sum of the squares of all of {@code x}'s elements, as a one-element vector {@code [1]}. */
+    public Value sumOfSquares(Value x) {
+        return node(Op.REDUCE_SUM_SQUARE, List.of(reshape(x, -1)), Map.of("keepdims", 1L), x.type(),
+                List.of(Dim.of(1)));
+    }
+
     private static List<Dim> reducedShape(Value x, boolean keepDims, long... axes) {
         if (x.shape() == null) {
             return null;

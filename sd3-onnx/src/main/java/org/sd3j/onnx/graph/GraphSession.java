@@ -10,6 +10,7 @@ import java.util.Map;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -120,6 +121,7 @@ public final class GraphSession implements AutoCloseable {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<OnnxTensor> tensors = new ArrayList<>();
         Map<String, OnnxTensor> asInputs = new LinkedHashMap<>();
+        Map<String, OnnxTensorLike> external = new LinkedHashMap<>();
         long start = System.nanoTime();
         try (OrtSession.SessionOptions options = SessionOptionsFactory.create(config, graph.weightBytes())) {
             for (String w : graph.weightOrder()) {
@@ -130,9 +132,13 @@ public final class GraphSession implements AutoCloseable {
                 if (binding == WeightBinding.INPUTS) {
                     asInputs.put(w, t);
                 } else {
-                    options.addInitializer(w, t);
+                    external.put(w, t);
                 }
             }
+            // Replaces the EXTERNAL initializers as the model is read, before the graph optimizations: a node whose
+            // inputs all become constants (a crop of the position table once fixed dimensions are known) is then
+            // folded from these tensors instead of failing to read a data file that does not exist.
+            options.addExternalInitializers(external);
             byte[] model = graph.toModel(OnnxGraph.BOUND_AT_SESSION, binding == WeightBinding.INPUTS).toByteArray();
             OrtSession session = env.createSession(model, options);
             LOG.debug("Session for {} ({} weights, {} MB, as {}) created in {} ms", graph.name(), tensors.size(),

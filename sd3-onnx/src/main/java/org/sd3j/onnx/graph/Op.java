@@ -39,6 +39,7 @@ public enum Op {
     LAYER_NORMALIZATION("LayerNormalization"),
     REDUCE_MEAN("ReduceMean"),
     REDUCE_SUM("ReduceSum"),
+    REDUCE_SUM_SQUARE("ReduceSumSquare"),
     PAD("Pad"),
     ERF("Erf"),
     RESHAPE("Reshape"),

@@ -55,6 +55,24 @@ public final class OnnxOptions {
         ALL
     }
 
+    /**
+     * Whether ONNX Runtime's intra-op threads spin-wait for their next piece of work instead of sleeping. Waking a
+     * sleeping thread costs microseconds per op, which adds up over the thousands of small ops of a training step;
+     * a thread that keeps spinning after its session's run takes a core from whatever runs next (another session of
+     * the same model, the optimizer's update in Java).
+     */
+    public enum Spinning {
+        /** Threads sleep whenever they run out of work. */
+        OFF,
+        /**
+         * Threads spin between the ops of a run and stop as soon as the run returns (ONNX Runtime's
+         * {@code session.force_spinning_stop}): the speed of spinning without its cost to the code that runs next.
+         */
+        DURING_RUN,
+        /** ONNX Runtime's own default: threads also keep spinning for a while after a run. */
+        ALWAYS
+    }
+
     /** What happens when the requested execution provider cannot be used. */
     public enum Fallback {
         /** Fail with an error that says why and how to fix it (the default). */
@@ -72,9 +90,11 @@ public final class OnnxOptions {
     private final Path profilePrefix;
     private final Map<String, String> configEntries;
     private final OnnxRunListener runListener;
-    private final boolean spinning;
+    private final Spinning spinning;
+    private final Map<String, Long> fixedDimensions;
 
     private OnnxOptions(Builder b) {
+        this.fixedDimensions = Collections.unmodifiableMap(new LinkedHashMap<>(b.fixedDimensions));
         this.spinning = b.spinning;
         this.provider = b.provider;
         this.fallback = b.fallback;
@@ -113,6 +133,7 @@ public final class OnnxOptions {
         b.configEntries.putAll(configEntries);
         b.runListener = runListener;
         b.spinning = spinning;
+        b.fixedDimensions.putAll(fixedDimensions);
         return b;
     }
 
@@ -153,13 +174,24 @@ public final class OnnxOptions {
     }
 
     /**
-     * Whether ONNX Runtime's intra-op threads spin-wait for work after a run (off by default, unlike ONNX Runtime:
-     * a model is several sessions, each with its own thread pool, and their spinning threads take the cores from
-     * the session that runs next; measured on 2 cores with the bundled model, 28 steps: 155 ms per image without
-     * spinning, 200 ms with it).
+     * How ONNX Runtime's intra-op threads wait for work ({@link Spinning#DURING_RUN} by default). Measured on the
+     * 2-core CI machine: a LoRA training step 100 ms with {@link Spinning#OFF}, 88 ms during runs only; the full
+     * step 122 and 116 ms; with {@link Spinning#ALWAYS}, the full step's AdamW update in Java slows by a third while
+     * the threads spin on, and the bundled model's 28-step image takes 200 ms instead of 155 ms because its
+     * sessions take the cores from each other.
      */
-    public boolean spinning() {
+    public Spinning spinning() {
         return spinning;
+    }
+
+    /**
+     * Symbolic input dimensions fixed to a size (dimension name -> size; empty by default). A session then accepts
+     * only inputs of that size, and ONNX Runtime can fold every shape computation that depended on it into a
+     * constant: a graph with many run-time reshapes (a training step's backward pass) runs a few milliseconds
+     * faster. Make one session per size.
+     */
+    public Map<String, Long> fixedDimensions() {
+        return fixedDimensions;
     }
 
     /** Hears every run call of the sessions created with these options ({@link OnnxRunListener#NONE} by default). */
@@ -196,13 +228,14 @@ public final class OnnxOptions {
         return intraOpThreads == x.intraOpThreads && memoryArena == x.memoryArena && provider.equals(x.provider)
                 && fallback == x.fallback && optimizationLevel == x.optimizationLevel && prepacking == x.prepacking
                 && Objects.equals(profilePrefix, x.profilePrefix) && configEntries.equals(x.configEntries)
-                && runListener.equals(x.runListener) && spinning == x.spinning;
+                && runListener.equals(x.runListener) && spinning == x.spinning
+                && fixedDimensions.equals(x.fixedDimensions);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(provider, fallback, intraOpThreads, optimizationLevel, memoryArena, prepacking,
-                profilePrefix, configEntries, runListener, spinning);
+                profilePrefix, configEntries, runListener, spinning, fixedDimensions);
     }
 
     @Override
@@ -210,8 +243,9 @@ public final class OnnxOptions {
         return "OnnxOptions[provider=" + provider + (provider.isCpu() ? "" : ", fallback=" + fallback)
                 + ", intraOpThreads=" + (intraOpThreads == 0 ? "default" : intraOpThreads)
                 + ", optimization=" + optimizationLevel + ", memoryArena=" + memoryArena + ", prepacking=" + prepacking
-                + (spinning ? ", spinning" : "")
+                + ", spinning=" + spinning
                 + (profilePrefix == null ? "" : ", profiling=" + profilePrefix)
+                + (fixedDimensions.isEmpty() ? "" : ", fixedDimensions=" + fixedDimensions)
                 + (configEntries.isEmpty() ? "" : ", config=" + configEntries) + "]";
     }
 
@@ -226,7 +260,8 @@ public final class OnnxOptions {
         private Path profilePrefix;
         private final Map<String, String> configEntries = new LinkedHashMap<>();
         private OnnxRunListener runListener = OnnxRunListener.NONE;
-        private boolean spinning;
+        private Spinning spinning = Spinning.DURING_RUN;
+        private final Map<String, Long> fixedDimensions = new LinkedHashMap<>();
 
         private Builder() {
         }
@@ -282,9 +317,25 @@ public final class OnnxOptions {
             return this;
         }
 
-        /** Lets intra-op threads spin-wait between runs (see {@link OnnxOptions#spinning()}); off by default. */
-        public Builder spinning(boolean on) {
-            this.spinning = on;
+        /** How intra-op threads wait for work (see {@link OnnxOptions#spinning()}). */
+        public Builder spinning(Spinning spinning) {
+            this.spinning = Checks.notNull(spinning, "spinning");
+            return this;
+        }
+
+        /**
+         * Fixes the symbolic input dimension {@code name} (as the graph's inputs name it, e.g. {@code "batch"}) to
+         * {@code size}; see {@link OnnxOptions#fixedDimensions()}.
+         */
+        public Builder fixedDimension(String name, long size) {
+            Checks.notNull(name, "name");
+            if (name.isBlank()) {
+                throw Checks.fail("name", "non-blank", "'" + name + "'");
+            }
+            if (size < 1) {
+                throw Checks.fail("size", ">= 1", size);
+            }
+            fixedDimensions.put(name, size);
             return this;
         }
 

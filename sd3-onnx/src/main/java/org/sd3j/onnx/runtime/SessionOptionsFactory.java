@@ -71,11 +71,21 @@ public final class SessionOptionsFactory {
             if (config.intraOpThreads() > 0) {
                 options.setIntraOpNumThreads(config.intraOpThreads());
             }
-            if (!config.spinning()) {
-                options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            switch (config.spinning()) {
+                case OFF:
+                    options.addConfigEntry("session.intra_op.allow_spinning", "0");
+                    break;
+                case DURING_RUN:
+                    options.addConfigEntry("session.force_spinning_stop", "1");
+                    break;
+                default:
+                    break;
             }
             if (!config.memoryArena()) {
                 options.setCPUArenaAllocator(false);
+            }
+            for (Map.Entry<String, Long> e : config.fixedDimensions().entrySet()) {
+                options.setSymbolicDimensionValue(e.getKey(), e.getValue());
             }
             for (Map.Entry<String, String> e : config.configEntries().entrySet()) {
                 options.addConfigEntry(e.getKey(), e.getValue());

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Random;
 
 import org.sd3j.onnx.mmdit.MmditGraph;
+import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.tensor.Tensor;
 
 /** What the training-step benchmarks share: seeded Gaussian inputs and a temporary folder's removal. */
@@ -40,6 +41,16 @@ final class BenchSupport {
         data.put(MmditGraph.CONTEXT, gaussian(r, std, 2, 77, 256));
         data.put(MmditGraph.POOLED, gaussian(r, std, 2, 128));
         return data;
+    }
+
+    /**
+     * Session options as the trainers make them for the inputs of {@link #rectifiedFlowInputs}: the graph's
+     * symbolic dimensions fixed to those sizes (one session per batch shape).
+     */
+    static OnnxOptions stepOptions(OnnxOptions.Spinning spinning) {
+        return OnnxOptions.builder().spinning(spinning).fixedDimension(RectifiedFlowStep.BATCH, 2)
+                .fixedDimension(RectifiedFlowStep.HEIGHT, 32).fixedDimension(RectifiedFlowStep.WIDTH, 32)
+                .fixedDimension(RectifiedFlowStep.SEQUENCE, 77).build();
     }
 
     /** Deletes {@code dir} and the files in it (the benchmarks write no subfolders). */

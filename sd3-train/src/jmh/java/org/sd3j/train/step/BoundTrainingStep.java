@@ -13,7 +13,8 @@ import org.sd3j.train.optim.GradientClipping;
 
 /**
  * A step graph run the way the trainers run it, for the benchmarks: data inputs and trainable parameters (writable
- * buffers) bound once, the loss and every gradient into reused buffers, then global-norm clipping and AdamW in Java.
+ * buffers) bound once, the loss, every gradient and the gradients' sums of squares into reused buffers, then
+ * global-norm clipping (from those sums) and AdamW in Java.
  * Owns its binding, not the session; not thread-safe.
  */
 final class BoundTrainingStep implements AutoCloseable {
@@ -21,6 +22,7 @@ final class BoundTrainingStep implements AutoCloseable {
     private final Tensor[] inputs;
     private final Tensor[] outputs;
     private final Map<String, Tensor> gradients = new LinkedHashMap<>();
+    private final Tensor squares;
     private final AdamW adamW;
     private final GradientClipping clipping = GradientClipping.defaults();
 
@@ -45,6 +47,9 @@ final class BoundTrainingStep implements AutoCloseable {
             outs.add(gradPrefix + name);
             outTensors.add(g);
         });
+        squares = Tensor.zeros(parameters.size());
+        outs.add(GradientOutputs.SQUARES);
+        outTensors.add(squares);
         binding = session.bind(Map.of(), varying, outs);
         inputs = in.toArray(Tensor[]::new);
         outputs = outTensors.toArray(Tensor[]::new);
@@ -54,7 +59,11 @@ final class BoundTrainingStep implements AutoCloseable {
     /** Forward, backward, clipping and one AdamW update; returns the loss. */
     float run() {
         binding.run(outputs, inputs);
-        double norm = GradientClipping.globalNorm(gradients);
+        double sum = 0;
+        for (int i = 0; i < squares.size(); i++) {
+            sum += squares.get(i);
+        }
+        double norm = Math.sqrt(sum);
         adamW.step(gradients, AdamWSettings.defaults().learningRate(), clipping.coefficient(norm));
         return outputs[0].get(0);
     }

@@ -50,12 +50,9 @@ import org.sd3j.tensor.Tensor;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class FullStepBenchmark {
-    /**
-     * ONNX Runtime's intra-op threads spinning between operators: off by default (a model's several sessions would
-     * take the cores from each other), on for a training run's one session ({@code sd3 train-default-model}).
-     */
-    @Param({"false", "true"})
-    public boolean spinning;
+    /** How ONNX Runtime's intra-op threads wait for work ({@link OnnxOptions.Spinning}; DURING_RUN is the default). */
+    @Param({"DURING_RUN", "OFF"})
+    public OnnxOptions.Spinning spinning;
 
     private Path dir;
     private TensorSource source;
@@ -71,7 +68,7 @@ public class FullStepBenchmark {
         MmditWeights w = MmditWeights.of(source, ckpt, ElementType.FLOAT);
         MmditConfig cfg = MmditConfig.infer(w);
         RectifiedFlowStep.StepGraph step = RectifiedFlowStep.full(cfg, w, RectifiedFlowStep.Loss.VELOCITY_MSE);
-        session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build(),
+        session = GraphSession.create(step.graph(), BenchSupport.stepOptions(spinning),
                 GraphSession.WeightBinding.INPUTS);
         Random r = new Random(1);
         Map<String, Tensor> data = BenchSupport.rectifiedFlowInputs(r, 0.5);

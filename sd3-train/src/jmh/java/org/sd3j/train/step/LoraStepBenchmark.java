@@ -48,12 +48,9 @@ import org.sd3j.tensor.Tensor;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class LoraStepBenchmark {
-    /**
-     * ONNX Runtime's intra-op threads spinning between operators: off by default (a model's several sessions would
-     * take the cores from each other), on for a training run's one session ({@code sd3 train-default-model}).
-     */
-    @Param({"false", "true"})
-    public boolean spinning;
+    /** How ONNX Runtime's intra-op threads wait for work ({@link OnnxOptions.Spinning}; DURING_RUN is the default). */
+    @Param({"DURING_RUN", "OFF"})
+    public OnnxOptions.Spinning spinning;
 
     private Path dir;
     private TensorSource source;
@@ -72,7 +69,7 @@ public class LoraStepBenchmark {
                 k -> source.info(k + ".weight").shape());
         RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, w, adapter,
                 RectifiedFlowStep.Loss.VELOCITY_MSE);
-        session = GraphSession.create(step.graph(), OnnxOptions.builder().spinning(spinning).build());
+        session = GraphSession.create(step.graph(), BenchSupport.stepOptions(spinning));
         Random r = new Random(1);
         Map<String, Tensor> data = BenchSupport.rectifiedFlowInputs(r, 0.1);
         Map<String, Tensor> adapters = new LinkedHashMap<>();

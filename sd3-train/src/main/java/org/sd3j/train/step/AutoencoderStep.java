@@ -43,7 +43,9 @@ public final class AutoencoderStep {
     public static final String LOSS = "loss";
     public static final String RECONSTRUCTION = "reconstruction";
     public static final String KL = "kl";
-    public static final String GRAD = "grad.";
+    public static final String GRAD = GradientOutputs.PREFIX;
+    /** The graph's one symbolic dimension: images per step. */
+    public static final String BATCH = "batch";
     /** Canonical names of the decoder's weights start with this. */
     public static final String DECODER_PREFIX = "decoder.";
 
@@ -118,9 +120,9 @@ public final class AutoencoderStep {
         }
         int z = config.zChannels();
         GraphBuilder g = new GraphBuilder("autoencoder_step");
-        Value images = g.input(IMAGES, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(config.imageChannels()),
+        Value images = g.input(IMAGES, ElementType.FLOAT, Dim.symbol(BATCH), Dim.of(config.imageChannels()),
                 Dim.of(height), Dim.of(width));
-        Value noise = g.input(NOISE, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(z), Dim.of(height / f),
+        Value noise = g.input(NOISE, ElementType.FLOAT, Dim.symbol(BATCH), Dim.of(z), Dim.of(height / f),
                 Dim.of(width / f));
 
         Value moments = VaeGraph.emitEncoder(g, config, weights, MmditGraph.Attention.PRIMITIVE, images);
@@ -149,12 +151,8 @@ public final class AutoencoderStep {
         g.output(loss, LOSS);
         g.output(rec, RECONSTRUCTION);
         g.output(kl, KL);
-        List<String> names = new ArrayList<>();
-        for (Value p : trainable) {
-            g.output(grads.get(p), GRAD + p.name());
-            names.add(p.name());
-        }
-        return new StepGraph(g.build(), List.copyOf(names));
+        List<String> names = GradientOutputs.emit(g, grads, trainable);
+        return new StepGraph(g.build(), names);
     }
 
     /** Flattened first: the mean's gradient then needs only the run-time element count of one axis. */

@@ -77,7 +77,7 @@ public final class DpoStep {
         GraphBuilder g = new GraphBuilder("dpo_step");
         ElementType t = weights.computeType();
         Value policy = sampleErrors(g, cfg, weights, adapter, reduction);
-        Value reference = g.input(REFERENCE_ERRORS, t, Dim.symbol("batch"));
+        Value reference = g.input(REFERENCE_ERRORS, t, Dim.symbol(RectifiedFlowStep.BATCH));
         Value z = margins(g, policy, reference, beta);
         Value loss = loss(g, z);
 
@@ -89,12 +89,8 @@ public final class DpoStep {
         g.output(loss, LOSS);
         g.output(z, MARGIN);
         g.output(policy, ERRORS);
-        List<String> names = new ArrayList<>();
-        for (Value p : trainable) {
-            g.output(grads.get(p), GRAD + p.name());
-            names.add(p.name());
-        }
-        return new RectifiedFlowStep.StepGraph(g.build(), List.copyOf(names));
+        List<String> names = GradientOutputs.emit(g, grads, trainable);
+        return new RectifiedFlowStep.StepGraph(g.build(), names);
     }
 
     /** {@code z = -0.5 beta ((e_pw - e_rw) - (e_pl - e_rl))} per pair, {@code [B]}, from errors {@code [2B]}. */
