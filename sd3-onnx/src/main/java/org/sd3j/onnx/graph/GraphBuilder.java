@@ -6,6 +6,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -374,6 +375,27 @@ public final class GraphBuilder {
     }
 
     /**
+     * {@code A' B'} where {@code '} swaps an operand's last two axes when asked, as ONNX Runtime's contrib
+     * {@code com.microsoft.FusedMatMul} (float32, CPU and CUDA) computes it: no Transpose node, which ONNX Runtime
+     * would otherwise merge with a neighbouring transpose into a permutation that no MatMul absorbs, and copy.
+     */
+    public Value fusedMatMul(Value a, Value b, boolean transA, boolean transB) {
+        Map<String, Object> attrs = Map.of("transA", transA ? 1L : 0L, "transB", transB ? 1L : 0L, "alpha", 1.0);
+        return node(Op.FUSED_MATMUL, List.of(a, b), attrs, a.type(),
+                Shapes.matMul(transA ? lastTwoSwapped(a) : a, transB ? lastTwoSwapped(b) : b));
+    }
+
+    /** A value of {@code v}'s type whose shape is {@code v}'s with the last two axes swapped (for shape inference). */
+    private static Value lastTwoSwapped(Value v) {
+        if (v.shape() == null || v.rank() < 2) {
+            return v;
+        }
+        List<Dim> dims = new ArrayList<>(v.shape());
+        java.util.Collections.swap(dims, dims.size() - 1, dims.size() - 2);
+        return new Value(null, v.name(), v.type(), dims);
+    }
+
+    /**
      * {@code alpha * A' B' + C} for 2-D A and B; {@code transB} multiplies by B transposed, which is how a
      * {@code [out, in]} Linear weight is used without copying it.
      */
@@ -592,6 +614,24 @@ public final class GraphBuilder {
         return v;
     }
 
+    /**
+     * Whether {@code v} is a float32 constant made by this builder whose every element is exactly {@code value}
+     * (e.g. a normalization's unit scale).
+     */
+    public boolean isFloatConstant(Value v, float value) {
+        Constant c = constants.get(own(v).name());
+        if (c == null || c.type() != ElementType.FLOAT) {
+            return false;
+        }
+        ByteBuffer b = c.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i + 4 <= b.remaining(); i += 4) {
+            if (Float.compare(b.getFloat(i), value) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The contents of an int64 constant made by this builder (axes, sizes, starts), if {@code v} is one. */
     public java.util.Optional<long[]> int64Constant(Value v) {
         Constant c = constants.get(own(v).name());
@@ -790,7 +830,53 @@ public final class GraphBuilder {
         if (outputs.isEmpty()) {
             throw new IllegalStateException("graph " + graphName + " has no outputs");
         }
-        return new OnnxGraph(graphName, List.copyOf(nodes), List.copyOf(inputs), List.copyOf(outputs.values()),
-                new LinkedHashMap<>(weights), new LinkedHashMap<>(constants));
+        return new OnnxGraph(graphName, withoutRenamingIdentities(), List.copyOf(inputs),
+                List.copyOf(outputs.values()), new LinkedHashMap<>(weights), new LinkedHashMap<>(constants));
+    }
+
+    /**
+     * The nodes, with each Identity that only renames a node's result to an output name ({@link #output}) removed
+     * and the result produced under the output name instead. ONNX Runtime removes such an Identity itself only
+     * while nothing else reads the output; otherwise (a training step also sums the squares of each gradient it
+     * outputs) it copies the whole tensor.
+     */
+    private List<Node> withoutRenamingIdentities() {
+        Set<String> produced = new HashSet<>();
+        for (Node n : nodes) {
+            produced.addAll(n.outputs());
+        }
+        Map<String, String> renamed = new HashMap<>();
+        Set<String> dropped = new HashSet<>();
+        for (Node n : nodes) {
+            if (n.op() != Op.IDENTITY) {
+                continue;
+            }
+            String from = n.inputs().get(0);
+            String to = n.outputs().get(0);
+            if (outputs.containsKey(to) && produced.contains(from) && !outputs.containsKey(from)
+                    && !renamed.containsKey(from)) {
+                renamed.put(from, to);
+                dropped.add(n.name());
+            }
+        }
+        if (renamed.isEmpty()) {
+            return List.copyOf(nodes);
+        }
+        List<Node> out = new ArrayList<>(nodes.size() - dropped.size());
+        for (Node n : nodes) {
+            if (!dropped.contains(n.name())) {
+                out.add(new Node(n.op(), n.name(), rename(n.inputs(), renamed), rename(n.outputs(), renamed),
+                        n.attributes()));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<String> rename(List<String> names, Map<String, String> renamed) {
+        List<String> out = new ArrayList<>(names.size());
+        for (String n : names) {
+            out.add(renamed.getOrDefault(n, n));
+        }
+        return out;
     }
 }

@@ -213,6 +213,13 @@ final class VjpRules {
         if (a.rank() < 2 || b.rank() < 2) {
             throw unsupported(n, "a 1-D operand");
         }
+        if (a.rank() == b.rank() && dy.type() == ElementType.FLOAT) {
+            // The attention's products: swapping axes inside the product leaves ONNX Runtime no Transpose to merge
+            // with the heads' transposes into a copy it cannot fold away (12 copies per depth-4 step).
+            return grads(n, dependent,
+                    () -> unbroadcast(g.fusedMatMul(dy, b, false, true), a),
+                    () -> unbroadcast(g.fusedMatMul(a, dy, true, false), b));
+        }
         if (a.rank() == b.rank()) {
             return grads(n, dependent,
                     () -> unbroadcast(g.matMul(dy, lastTwoSwapped(b)), a),
@@ -356,10 +363,14 @@ final class VjpRules {
         double eps = n.attributes().containsKey("epsilon") ? ((Number) n.attributes().get("epsilon")).doubleValue()
                 : 1e-5;
         Value scale = in(n, 1);
+        // SD3's norms before modulation have a unit scale: no multiplication by it.
+        boolean unitScale = g.isFloatConstant(scale, 1f);
         Value inv;
         Value xhat;
         if (n.outputs().size() == 3) {
-            // The forward node kept its statistics: no second pass over x for them.
+            // The forward node kept its statistics: no second pass over x for them. x-hat is recomputed from x even
+            // where the output is x-hat (unit scale, no bias): with x read only by the norm, ONNX Runtime (static
+            // shapes) fuses x's Add into a SkipLayerNormalization whose CPU kernel leaves the statistics unwritten.
             inv = g.value(n.outputs().get(2));
             xhat = g.mul(g.sub(x, g.value(n.outputs().get(1))), inv);
         } else {
@@ -371,7 +382,7 @@ final class VjpRules {
         }
         List<Value> out = new ArrayList<>();
         if (dependent.contains(n.inputs().get(0))) {
-            Value dxhat = g.mul(dy, scale);
+            Value dxhat = unitScale ? dy : g.mul(dy, scale);
             Value inner = g.sub(g.sub(dxhat, g.reduceMean(dxhat, true, -1)),
                     g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), true, -1)));
             out.add(g.mul(inv, inner));

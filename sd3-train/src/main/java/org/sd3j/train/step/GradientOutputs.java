@@ -33,8 +33,9 @@ public final class GradientOutputs {
         Value[] squares = new Value[trainable.size()];
         for (int i = 0; i < squares.length; i++) {
             Value p = trainable.get(i);
-            Value grad = gradients.get(p);
-            g.output(grad, PREFIX + p.name());
+            // Summed from the output itself: read from the gradient's producer, the renaming Identity would have to
+            // stay and copy every gradient.
+            Value grad = g.output(gradients.get(p), PREFIX + p.name());
             names.add(p.name());
             squares[i] = g.sumOfSquares(grad);
         }

@@ -92,6 +92,13 @@ class VjpRulesTest {
         }
 
         @Test
+        void batchedMatMulInFloat32() {
+            // float32 takes ONNX Runtime's FusedMatMul (transposed operands) rather than Transpose + MatMul.
+            check().float32().input("a", -1, 1, 2, 3, 4).input("b", -1, 1, 2, 4, 5)
+                    .check((g, v) -> g.matMul(v.get("a"), v.get("b")));
+        }
+
+        @Test
         void matMulOfATensorByAMatrix() {
             check().input("a", -1, 1, 2, 3, 4).input("w", -1, 1, 4, 5).check((g, v) -> g.matMul(v.get("a"), v.get("w")));
         }
@@ -149,6 +156,15 @@ class VjpRulesTest {
             // ONNX Runtime outputs the statistics for float32 inputs only.
             check().float32().input("x", -2, 2, 2, 3, 6).input("s", 0.5, 1.5, 6).input("b", -1, 1, 6)
                     .check((g, v) -> g.layerNormWithStatistics(v.get("x"), v.get("s"), v.get("b"), 1e-6)[0]);
+        }
+
+        @Test
+        void layerNormWithAUnitScaleAfterAnAdd() {
+            // SD3's norms before modulation: no multiplication by the unit scale; x is an Add's result, which ONNX
+            // Runtime would fuse into the norm if the rule did not read x.
+            check().float32().input("x", -2, 2, 2, 3, 6).input("r", -2, 2, 2, 3, 6)
+                    .check((g, v) -> g.layerNormWithStatistics(g.add(v.get("x"), v.get("r")),
+                            g.constant(new float[] {1, 1, 1, 1, 1, 1}, 6), null, 1e-6)[0]);
         }
 
         @Test
