@@ -48,6 +48,20 @@ class RuntimeOptionsTest {
     }
 
     @Test
+    void spinningIsNamedAsOnTheCommandLineAndDefaultsToDuringRuns() {
+        assertThat(parse("a fox").runtime.onnxOptions().spinning()).isEqualTo(OnnxOptions.Spinning.DURING_RUN);
+        assertThat(parse("a fox", "--spinning", "off").runtime.onnxOptions().spinning())
+                .isEqualTo(OnnxOptions.Spinning.OFF);
+        assertThat(parse("a fox", "--spinning", "Always").runtime.onnxOptions().spinning())
+                .isEqualTo(OnnxOptions.Spinning.ALWAYS);
+        assertThat(parse("a fox", "--spinning", "during-run").runtime.onnxOptions().spinning())
+                .isEqualTo(OnnxOptions.Spinning.DURING_RUN);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> parse("a fox", "--spinning", "sometimes"))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("expected off, during-run or always, found sometimes");
+    }
+
+    @Test
     void cudaFallbackResolvesToTheCpuOnThisBuild() {
         assertThat(parse("a fox", "--cuda-fallback").runtime.resolve().provider()).isEqualTo(ExecutionProvider.CPU);
     }

@@ -136,6 +136,115 @@ class GraphSessionTest {
     }
 
     @Test
+    void fixedDimensionsRunThatShapeOnlyWithTheSameResults() {
+        OnnxOptions fixed = OnnxOptions.builder().fixedDimension("batch", 2).fixedDimension("seq", 5).build();
+        try (GraphSession s = GraphSession.create(linearGraph(), fixed)) {
+            Tensor x = Tensor.zeros(2, 5, 3);
+            for (int i = 0; i < x.size(); i++) {
+                x.set(i, (i % 7) - 3.5f);
+            }
+            assertThat(s.run(Map.of("x", x)).get("y").toArray()).containsExactly(expectedLinear(x.toArray()),
+                    org.assertj.core.data.Offset.offset(1e-5f));
+            assertThatThrownBy(() -> s.run(Map.of("x", Tensor.zeros(1, 5, 3))))
+                    .isInstanceOf(org.sd3j.BackendException.class).hasMessageContaining("dimensions");
+        }
+    }
+
+    /**
+     * rows = W[0 : batch] added to x [batch, 3]: once the batch is fixed, ONNX Runtime folds the slice of the weight
+     * into a constant while optimizing, so it must see the weight's bytes then (not only when the session runs).
+     */
+    @Test
+    void fixedDimensionsLetOnnxRuntimeFoldComputationsOnBoundWeights() {
+        GraphBuilder g = new GraphBuilder("fold");
+        Value x = g.input("x", ElementType.FLOAT, Dim.symbol("batch"), Dim.of(3));
+        Value w = g.weight("w", floats(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 4, 3));
+        Value rows = g.slice(w, g.int64s(0), g.unsqueeze(g.dimOf(x, 0), 0), g.int64s(0));
+        g.output(g.add(x, rows), "y");
+        OnnxGraph graph = g.build();
+        for (OnnxOptions o : List.of(OnnxOptions.cpu(), OnnxOptions.builder().fixedDimension("batch", 2).build())) {
+            try (GraphSession s = GraphSession.create(graph, o)) {
+                Tensor y = s.run(Map.of("x", Tensor.of(new float[] {0.5f, 0, 0, 0, 0, -1}, 2, 3))).get("y");
+                assertThat(y.toArray()).containsExactly(1.5f, 2, 3, 4, 5, 5);
+            }
+        }
+    }
+
+    /**
+     * A value that is an output under another name and also read by other nodes is produced under the output's
+     * name: no Identity (ONNX Runtime keeps such an Identity and copies the tensor).
+     */
+    @Test
+    void outputsAreProducedUnderTheirOwnNamesWithoutIdentities() {
+        GraphBuilder g = new GraphBuilder("named");
+        Value x = g.input("x", ElementType.FLOAT, Dim.of(2));
+        Value doubled = g.add(x, x);
+        g.output(doubled, "doubled");
+        g.output(g.mul(doubled, doubled), "squared");
+        g.output(x, "same_as_input"); // an input cannot be renamed: this one keeps its Identity
+        OnnxGraph graph = g.build();
+        assertThat(graph.nodes()).extracting(Node::op).containsExactly(Op.ADD, Op.MUL, Op.IDENTITY);
+        assertThat(graph.nodes().get(0).outputs()).containsExactly("doubled");
+        assertThat(graph.nodes().get(1).inputs()).containsExactly("doubled", "doubled");
+        try (GraphSession s = GraphSession.create(graph, OnnxOptions.cpu())) {
+            Map<String, Tensor> out = s.run(Map.of("x", Tensor.of(new float[] {1, -3}, 2)));
+            assertThat(out.get("doubled").toArray()).containsExactly(2, -6);
+            assertThat(out.get("squared").toArray()).containsExactly(4, 36);
+            assertThat(out.get("same_as_input").toArray()).containsExactly(1, -3);
+        }
+    }
+
+    @Test
+    void fusedMatMulMultipliesByTransposedOperandsAndSumOfSquaresAddsUp() {
+        GraphBuilder g = new GraphBuilder("fused");
+        Value a = g.input("a", ElementType.FLOAT, Dim.of(2), Dim.of(3), Dim.of(2)); // used as a^T: [2, 2, 3]
+        Value b = g.input("b", ElementType.FLOAT, Dim.of(2), Dim.of(4), Dim.of(3)); // used as b^T: [2, 3, 4]
+        Value p = g.fusedMatMul(a, b, true, true);
+        assertThat(p.shape()).containsExactly(Dim.of(2), Dim.of(2), Dim.of(4));
+        g.output(p, "p");
+        g.output(g.sumOfSquares(b), "ss");
+        float[] av = new float[12];
+        float[] bv = new float[24];
+        for (int i = 0; i < av.length; i++) {
+            av[i] = i * 0.5f - 2;
+        }
+        for (int i = 0; i < bv.length; i++) {
+            bv[i] = 1 - i * 0.25f;
+        }
+        float[] expected = new float[16];
+        for (int n = 0; n < 2; n++) {
+            for (int i = 0; i < 2; i++) {
+                for (int j = 0; j < 4; j++) {
+                    float sum = 0;
+                    for (int k = 0; k < 3; k++) {
+                        sum += av[n * 6 + k * 2 + i] * bv[n * 12 + j * 3 + k];
+                    }
+                    expected[n * 8 + i * 4 + j] = sum;
+                }
+            }
+        }
+        double squares = 0;
+        for (float v : bv) {
+            squares += v * v;
+        }
+        try (GraphSession s = GraphSession.create(g.build(), OnnxOptions.cpu())) {
+            Map<String, Tensor> out = s.run(Map.of("a", Tensor.of(av, 2, 3, 2), "b", Tensor.of(bv, 2, 4, 3)));
+            assertThat(out.get("p").toArray()).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(out.get("ss").shape()).containsExactly(1);
+            assertThat(out.get("ss").get(0)).isCloseTo((float) squares, org.assertj.core.data.Offset.offset(1e-4f));
+        }
+    }
+
+    @Test
+    void recognisesFloatConstantsOfOneValue() {
+        GraphBuilder g = new GraphBuilder("constants");
+        assertThat(g.isFloatConstant(g.constant(new float[] {1, 1, 1}, 3), 1f)).isTrue();
+        assertThat(g.isFloatConstant(g.constant(new float[] {1, 0.5f}, 2), 1f)).isFalse();
+        assertThat(g.isFloatConstant(g.input("x", ElementType.FLOAT, Dim.of(3)), 1f)).isFalse();
+        assertThat(g.isFloatConstant(g.int64s(1), 1f)).isFalse();
+    }
+
+    @Test
     void closeIsIdempotentAndRunAfterCloseFails() {
         GraphSession s = GraphSession.create(linearGraph(), OnnxOptions.cpu());
         s.close();

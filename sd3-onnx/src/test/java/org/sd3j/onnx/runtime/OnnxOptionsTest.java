@@ -34,6 +34,22 @@ class OnnxOptionsTest {
     }
 
     @Test
+    void threadsSpinDuringRunsByDefaultAndDimensionsAreFixedOnlyWhenAsked() {
+        assertThat(OnnxOptions.cpu().spinning()).isEqualTo(OnnxOptions.Spinning.DURING_RUN);
+        assertThat(OnnxOptions.cpu().fixedDimensions()).isEmpty();
+        OnnxOptions o = OnnxOptions.builder().spinning(OnnxOptions.Spinning.OFF).fixedDimension("batch", 2)
+                .fixedDimension("height", 32).build();
+        assertThat(o.spinning()).isEqualTo(OnnxOptions.Spinning.OFF);
+        assertThat(o.fixedDimensions()).containsExactly(Map.entry("batch", 2L), Map.entry("height", 32L));
+        assertThat(o.toBuilder().build()).isEqualTo(o).hasSameHashCodeAs(o);
+        assertThat(o.toBuilder().fixedDimension("batch", 4).build()).isNotEqualTo(o);
+        assertThat(o.toBuilder().spinning(OnnxOptions.Spinning.ALWAYS).build()).isNotEqualTo(o);
+        assertThat(o.toString()).contains("spinning=OFF", "fixedDimensions={batch=2, height=32}");
+        assertThatThrownBy(() -> o.fixedDimensions().put("width", 1L))
+                .isInstanceOf(UnsupportedOperationException.class);
+    }
+
+    @Test
     void configEntriesAreKeptInOrderAndImmutable() {
         OnnxOptions o = OnnxOptions.builder().configEntry("b", "1").configEntry("a", "2").build();
         assertThat(o.configEntries()).containsExactly(Map.entry("b", "1"), Map.entry("a", "2"));
@@ -49,6 +65,12 @@ class OnnxOptionsTest {
                 .hasMessage("prepacking must be non-null, found null");
         assertThatThrownBy(() -> OnnxOptions.builder().configEntry(" ", "x"))
                 .hasMessage("key must be non-blank, found ' '");
+        assertThatThrownBy(() -> OnnxOptions.builder().spinning(null))
+                .hasMessage("spinning must be non-null, found null");
+        assertThatThrownBy(() -> OnnxOptions.builder().fixedDimension("batch", 0))
+                .hasMessage("size must be >= 1, found 0");
+        assertThatThrownBy(() -> OnnxOptions.builder().fixedDimension("", 2))
+                .hasMessage("name must be non-blank, found ''");
         assertThatThrownBy(() -> ExecutionProvider.named("Vulkan", 0, Map.of()))
                 .hasMessageStartingWith("provider name must be one of [CPU, CUDA, TensorRT")
                 .hasMessageEndingWith("found Vulkan");

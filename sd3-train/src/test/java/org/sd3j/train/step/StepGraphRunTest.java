@@ -1,6 +1,7 @@
 package org.sd3j.train.step;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,31 +42,91 @@ class StepGraphRunTest {
         return Tensor.of(v, shape);
     }
 
+    /** A LoRA step graph of a random depth-2 MMDiT and inputs for it (batch 2, latents 8x8, 7 context tokens). */
+    private record Setup(RectifiedFlowStep.StepGraph step, Map<String, Tensor> in, List<Tensor> grads) {
+    }
+
+    private static Setup setup(TensorSource source, MmditWeights w) {
+        MmditConfig cfg = MmditConfig.infer(w);
+        LoraGraphAdapter adapter = new LoraGraphAdapter(k -> k.contains("joint_blocks"), 4, 4, ElementType.FLOAT,
+                k -> source.info(k + ".weight").shape());
+        RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, w, adapter,
+                RectifiedFlowStep.Loss.VELOCITY_MSE);
+        Random r = new Random(4);
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        in.put(RectifiedFlowStep.X0, random(r, 1, 2, 16, 8, 8));
+        in.put(RectifiedFlowStep.NOISE, random(r, 1, 2, 16, 8, 8));
+        in.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.2f, 0.9f}, 2));
+        in.put(MmditGraph.CONTEXT, random(r, 1, 2, 7, 64));
+        in.put(MmditGraph.POOLED, random(r, 1, 2, 32));
+        List<Tensor> grads = new ArrayList<>();
+        for (String p : step.trainable()) {
+            long[] s = source.info(p.substring(0, p.lastIndexOf(".lora_")) + ".weight").shape();
+            int rows = (int) s[0];
+            int cols = (int) (s.length == 2 ? s[1] : s[1] * s[2] * s[3]);
+            in.put(p, p.endsWith(LoraGraphAdapter.A) ? random(r, 0.1, 4, cols) : random(r, 0.1, rows, 4));
+            grads.add(Tensor.zeros(in.get(p).shape()));
+        }
+        return new Setup(step, in, grads);
+    }
+
+    @Test
+    void gradientSquaresAreTheSumsOfSquaresOfTheGradientOutputs() throws Exception {
+        Path ckpt = RandomCheckpoint.write(dir.resolve("m.safetensors"), 2, 64, 32, 8, true, Set.of(), DType.F32, 3L);
+        try (TensorSource source = Safetensors.open(ckpt)) {
+            Setup setup = setup(source, MmditWeights.of(source, ckpt, ElementType.FLOAT));
+            try (GraphSession s = GraphSession.create(setup.step().graph(), OnnxOptions.cpu())) {
+                Map<String, Tensor> out = s.run(setup.in());
+                Tensor squares = out.get(GradientOutputs.SQUARES);
+                List<String> trainable = setup.step().trainable();
+                assertThat(squares.shape()).containsExactly(trainable.size());
+                for (int i = 0; i < trainable.size(); i++) {
+                    Tensor grad = out.get(GradientOutputs.PREFIX + trainable.get(i));
+                    double sum = 0;
+                    for (int k = 0; k < grad.size(); k++) {
+                        sum += (double) grad.get(k) * grad.get(k);
+                    }
+                    assertThat(sum).as(trainable.get(i)).isPositive();
+                    assertThat((double) squares.get(i)).as(trainable.get(i)).isCloseTo(sum, within(1e-5 * sum));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aSessionWithTheBatchShapeFixedGivesTheSameLossAndGradients() throws Exception {
+        Path ckpt = RandomCheckpoint.write(dir.resolve("m.safetensors"), 2, 64, 32, 8, true, Set.of(), DType.F32, 3L);
+        try (TensorSource source = Safetensors.open(ckpt)) {
+            Setup setup = setup(source, MmditWeights.of(source, ckpt, ElementType.FLOAT));
+            Map<String, Long> dims = RectifiedFlowStep.dimensions(setup.in().get(RectifiedFlowStep.X0),
+                    setup.in().get(MmditGraph.CONTEXT));
+            assertThat(dims).containsOnly(Map.entry(RectifiedFlowStep.BATCH, 2L),
+                    Map.entry(RectifiedFlowStep.HEIGHT, 8L), Map.entry(RectifiedFlowStep.WIDTH, 8L),
+                    Map.entry(RectifiedFlowStep.SEQUENCE, 7L));
+            OnnxOptions.Builder fixed = OnnxOptions.builder();
+            dims.forEach(fixed::fixedDimension);
+            try (GraphSession general = GraphSession.create(setup.step().graph(), OnnxOptions.cpu());
+                 GraphSession specialized = GraphSession.create(setup.step().graph(), fixed.build())) {
+                Map<String, Tensor> a = general.run(setup.in());
+                Map<String, Tensor> b = specialized.run(setup.in());
+                assertThat(b.keySet()).isEqualTo(a.keySet());
+                for (String name : a.keySet()) {
+                    // Other fusions may order the float arithmetic differently; the values agree to rounding.
+                    double scale = Math.max(1e-6, a.get(name).maxAbsDiff(Tensor.zeros(a.get(name).shape())));
+                    assertThat(b.get(name).maxAbsDiff(a.get(name)) / scale).as(name).isLessThan(1e-4);
+                }
+            }
+        }
+    }
+
     @Test
     void boundRunsGiveTheLossAndGradientsOfPlainRunsInReusedBuffers() throws Exception {
         Path ckpt = RandomCheckpoint.write(dir.resolve("m.safetensors"), 2, 64, 32, 8, true, Set.of(), DType.F32, 3L);
         try (TensorSource source = Safetensors.open(ckpt)) {
-            MmditWeights w = MmditWeights.of(source, ckpt, ElementType.FLOAT);
-            MmditConfig cfg = MmditConfig.infer(w);
-            LoraGraphAdapter adapter = new LoraGraphAdapter(k -> k.contains("joint_blocks"), 4, 4, ElementType.FLOAT,
-                    k -> source.info(k + ".weight").shape());
-            RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(cfg, w, adapter,
-                    RectifiedFlowStep.Loss.VELOCITY_MSE);
-            Random r = new Random(4);
-            Map<String, Tensor> in = new LinkedHashMap<>();
-            in.put(RectifiedFlowStep.X0, random(r, 1, 2, 16, 8, 8));
-            in.put(RectifiedFlowStep.NOISE, random(r, 1, 2, 16, 8, 8));
-            in.put(RectifiedFlowStep.SIGMA, Tensor.of(new float[] {0.2f, 0.9f}, 2));
-            in.put(MmditGraph.CONTEXT, random(r, 1, 2, 7, 64));
-            in.put(MmditGraph.POOLED, random(r, 1, 2, 32));
-            List<Tensor> grads = new ArrayList<>();
-            for (String p : step.trainable()) {
-                long[] s = source.info(p.substring(0, p.lastIndexOf(".lora_")) + ".weight").shape();
-                int rows = (int) s[0];
-                int cols = (int) (s.length == 2 ? s[1] : s[1] * s[2] * s[3]);
-                in.put(p, p.endsWith(LoraGraphAdapter.A) ? random(r, 0.1, 4, cols) : random(r, 0.1, rows, 4));
-                grads.add(Tensor.zeros(in.get(p).shape()));
-            }
+            Setup setup = setup(source, MmditWeights.of(source, ckpt, ElementType.FLOAT));
+            RectifiedFlowStep.StepGraph step = setup.step();
+            Map<String, Tensor> in = setup.in();
+            List<Tensor> grads = setup.grads();
             try (GraphSession s = GraphSession.create(step.graph(), OnnxOptions.cpu())) {
                 Map<String, Tensor> plain = s.run(in);
                 List<String> outputs = new ArrayList<>(List.of(RectifiedFlowStep.LOSS));
