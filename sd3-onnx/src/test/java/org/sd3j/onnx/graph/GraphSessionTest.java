@@ -195,43 +195,22 @@ class GraphSessionTest {
     }
 
     @Test
-    void fusedMatMulMultipliesByTransposedOperandsAndSumOfSquaresAddsUp() {
-        GraphBuilder g = new GraphBuilder("fused");
-        Value a = g.input("a", ElementType.FLOAT, Dim.of(2), Dim.of(3), Dim.of(2)); // used as a^T: [2, 2, 3]
-        Value b = g.input("b", ElementType.FLOAT, Dim.of(2), Dim.of(4), Dim.of(3)); // used as b^T: [2, 3, 4]
-        Value p = g.fusedMatMul(a, b, true, true);
-        assertThat(p.shape()).containsExactly(Dim.of(2), Dim.of(2), Dim.of(4));
-        g.output(p, "p");
-        g.output(g.sumOfSquares(b), "ss");
-        float[] av = new float[12];
+    void sumOfSquaresAddsUpEveryElement() {
+        GraphBuilder g = new GraphBuilder("squares");
+        Value b = g.input("b", ElementType.FLOAT, Dim.of(2), Dim.of(4), Dim.of(3));
+        Value ss = g.sumOfSquares(b);
+        assertThat(ss.shape()).containsExactly(Dim.of(1));
+        g.output(ss, "ss");
         float[] bv = new float[24];
-        for (int i = 0; i < av.length; i++) {
-            av[i] = i * 0.5f - 2;
-        }
+        double squares = 0;
         for (int i = 0; i < bv.length; i++) {
             bv[i] = 1 - i * 0.25f;
-        }
-        float[] expected = new float[16];
-        for (int n = 0; n < 2; n++) {
-            for (int i = 0; i < 2; i++) {
-                for (int j = 0; j < 4; j++) {
-                    float sum = 0;
-                    for (int k = 0; k < 3; k++) {
-                        sum += av[n * 6 + k * 2 + i] * bv[n * 12 + j * 3 + k];
-                    }
-                    expected[n * 8 + i * 4 + j] = sum;
-                }
-            }
-        }
-        double squares = 0;
-        for (float v : bv) {
-            squares += v * v;
+            squares += bv[i] * bv[i];
         }
         try (GraphSession s = GraphSession.create(g.build(), OnnxOptions.cpu())) {
-            Map<String, Tensor> out = s.run(Map.of("a", Tensor.of(av, 2, 3, 2), "b", Tensor.of(bv, 2, 4, 3)));
-            assertThat(out.get("p").toArray()).containsExactly(expected, org.assertj.core.data.Offset.offset(1e-5f));
-            assertThat(out.get("ss").shape()).containsExactly(1);
-            assertThat(out.get("ss").get(0)).isCloseTo((float) squares, org.assertj.core.data.Offset.offset(1e-4f));
+            Tensor out = s.run(Map.of("b", Tensor.of(bv, 2, 4, 3))).get("ss");
+            assertThat(out.shape()).containsExactly(1);
+            assertThat(out.get(0)).isCloseTo((float) squares, org.assertj.core.data.Offset.offset(1e-4f));
         }
     }
 

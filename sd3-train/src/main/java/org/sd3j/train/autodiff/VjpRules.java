@@ -213,13 +213,6 @@ final class VjpRules {
         if (a.rank() < 2 || b.rank() < 2) {
             throw unsupported(n, "a 1-D operand");
         }
-        if (a.rank() == b.rank() && dy.type() == ElementType.FLOAT) {
-            // The attention's products: swapping axes inside the product leaves ONNX Runtime no Transpose to merge
-            // with the heads' transposes into a copy it cannot fold away (12 copies per depth-4 step).
-            return grads(n, dependent,
-                    () -> unbroadcast(g.fusedMatMul(dy, b, false, true), a),
-                    () -> unbroadcast(g.fusedMatMul(a, dy, true, false), b));
-        }
         if (a.rank() == b.rank()) {
             return grads(n, dependent,
                     () -> unbroadcast(g.matMul(dy, lastTwoSwapped(b)), a),
