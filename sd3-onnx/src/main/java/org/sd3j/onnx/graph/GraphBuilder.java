@@ -375,6 +375,27 @@ public final class GraphBuilder {
     }
 
     /**
+     * {@code A' B'}, where {@code '} swaps an operand's last two axes where asked: ONNX Runtime's contrib
+     * {@code com.microsoft.FusedMatMul} (float32; CPU and CUDA). The swap happens inside the product, so no
+     * Transpose node exists for ONNX Runtime to merge with a neighbouring one into a copy.
+     */
+    public Value fusedMatMul(Value a, Value b, boolean transA, boolean transB) {
+        Map<String, Object> attrs = Map.of("transA", transA ? 1L : 0L, "transB", transB ? 1L : 0L, "alpha", 1.0);
+        return node(Op.FUSED_MATMUL, List.of(a, b), attrs, a.type(),
+                Shapes.matMul(transA ? lastTwoSwapped(a) : a, transB ? lastTwoSwapped(b) : b));
+    }
+
+    /** A stand-in with {@code v}'s type and its shape's last two axes swapped, for shape inference. */
+    private static Value lastTwoSwapped(Value v) {
+        if (v.shape() == null || v.rank() < 2) {
+            return v;
+        }
+        List<Dim> dims = new ArrayList<>(v.shape());
+        java.util.Collections.swap(dims, dims.size() - 1, dims.size() - 2);
+        return new Value(null, v.name(), v.type(), dims);
+    }
+
+    /**
      * {@code alpha * A' B' + C} for 2-D A and B; {@code transB} multiplies by B transposed, which is how a
      * {@code [out, in]} Linear weight is used without copying it.
      */

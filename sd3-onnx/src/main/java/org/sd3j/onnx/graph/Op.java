@@ -56,7 +56,8 @@ public enum Op {
     CAST("Cast"),
     IDENTITY("Identity"),
     /** ONNX Runtime's fused attention (com.microsoft): Q, K, V [B, L, H*d] -> [B, Lq, H*d]. */
-    MULTI_HEAD_ATTENTION("MultiHeadAttention", GraphBuilder.MS_DOMAIN);
+    MULTI_HEAD_ATTENTION("MultiHeadAttention", GraphBuilder.MS_DOMAIN),
+    FUSED_MATMUL("FusedMatMul", GraphBuilder.MS_DOMAIN);
 
     private final String onnxName;
     private final String domain;

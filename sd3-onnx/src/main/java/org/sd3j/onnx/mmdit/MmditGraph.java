@@ -29,7 +29,14 @@ public final class MmditGraph {
         /** MatMul-Softmax-MatMul from standard ops (differentiable op by op). */
         PRIMITIVE,
         /** ONNX Runtime's fused {@code com.microsoft.MultiHeadAttention}. */
-        FUSED
+        FUSED,
+        /**
+         * {@link #PRIMITIVE}, but the scores as ONNX Runtime's {@code com.microsoft.FusedMatMul} of Q and K with K
+         * transposed inside the product (float32 graphs; {@link #PRIMITIVE} otherwise): ONNX Runtime merges an
+         * explicit transpose of K with the heads' transpose into a slow strided copy, once in the forward pass and
+         * again in every backward product that reads it. For training graphs, which only ONNX Runtime runs.
+         */
+        TRAINING
     }
 
     /**
@@ -351,10 +358,15 @@ public final class MmditGraph {
         }
         int hd = cfg.headDim();
         Value qh = g.transpose(g.reshape(q, 0, 0, cfg.heads(), hd), 0, 2, 1, 3);
-        Value kt = g.transpose(g.reshape(k, 0, 0, cfg.heads(), hd), 0, 2, 3, 1);
         Value vh = g.transpose(g.reshape(v, 0, 0, cfg.heads(), hd), 0, 2, 1, 3);
         Value scaled = g.mul(qh, g.constant(type, new float[] {(float) (1.0 / Math.sqrt(hd))}));
-        Value probs = g.softmax(g.matMul(scaled, kt), -1);
+        Value scores;
+        if (attention == Attention.TRAINING && type == ElementType.FLOAT) {
+            scores = g.fusedMatMul(scaled, g.transpose(g.reshape(k, 0, 0, cfg.heads(), hd), 0, 2, 1, 3), false, true);
+        } else {
+            scores = g.matMul(scaled, g.transpose(g.reshape(k, 0, 0, cfg.heads(), hd), 0, 2, 3, 1));
+        }
+        Value probs = g.softmax(scores, -1);
         Value out = g.transpose(g.matMul(probs, vh), 0, 2, 1, 3);
         return g.reshape(out, 0, 0, cfg.hiddenSize());
     }

@@ -119,6 +119,15 @@ final class VjpRules {
                 return List.of(g.mul(dy, geluDerivative(in(n, 0), "tanh".equals(n.attributes().get("approximate")))));
             case MATMUL:
                 return matMul(n, dy, dependent);
+            case FUSED_MATMUL: {
+                Map<String, Object> attrs = n.attributes();
+                if (!Double.valueOf(1.0).equals(attrs.get("alpha")) || attrs.containsKey("transBatchA")
+                        || attrs.containsKey("transBatchB") || in(n, 0).rank() != in(n, 1).rank()) {
+                    throw unsupported(n, "alpha other than 1, batch transposes or operands of different ranks");
+                }
+                return productGrads(n, dy, dependent, Long.valueOf(1L).equals(attrs.get("transA")),
+                        Long.valueOf(1L).equals(attrs.get("transB")));
+            }
             case GEMM:
                 return gemm(n, dy, dependent);
             case CONV:
@@ -214,9 +223,7 @@ final class VjpRules {
             throw unsupported(n, "a 1-D operand");
         }
         if (a.rank() == b.rank()) {
-            return grads(n, dependent,
-                    () -> unbroadcast(g.matMul(dy, lastTwoSwapped(b)), a),
-                    () -> unbroadcast(g.matMul(lastTwoSwapped(a), dy), b));
+            return productGrads(n, dy, dependent, false, false);
         }
         if (b.rank() == 2) {
             long k = a.dim(-1).size();
@@ -226,6 +233,51 @@ final class VjpRules {
                     () -> g.matMul(g.transpose(g.reshape(a, -1, k), 1, 0), g.reshape(dy, -1, m)));
         }
         throw unsupported(n, "operands of ranks " + a.rank() + " and " + b.rank());
+    }
+
+    /**
+     * The gradients of {@code Y = A' B'} (MatMul, or FusedMatMul with {@code transA}, {@code transB}): with
+     * {@code X'} = X or its last two axes swapped, {@code dA = dY B'^T} (transposed when A was) and
+     * {@code dB = A'^T dY} (likewise).
+     */
+    private List<Value> productGrads(Node n, Value dy, Set<String> dependent, boolean transA, boolean transB) {
+        Value a = in(n, 0);
+        Value b = in(n, 1);
+        return grads(n, dependent,
+                () -> unbroadcast(transA ? product(b, transB, dy, true) : product(dy, false, b, !transB), a),
+                () -> unbroadcast(transB ? product(dy, true, a, transA) : product(a, !transA, dy, false), b));
+    }
+
+    /**
+     * {@code x' z'} (primes: last two axes swapped where asked). In float32 the swaps happen inside ONNX Runtime's
+     * FusedMatMul, with no Transpose node for it to merge with the attention heads' transposes into slow strided
+     * copies; a swapped first operand that is larger than the second (the attention matrix in {@code P^T dO}, which
+     * the transposed kernel ran at half the plain kernel's speed) is avoided by computing {@code (z'^T x'^T)^T},
+     * whose one copy is of the small result. Float64 (gradient checks) uses Transpose and MatMul.
+     */
+    private Value product(Value x, boolean tx, Value z, boolean tz) {
+        if (x.type() != ElementType.FLOAT) {
+            return g.matMul(tx ? lastTwoSwapped(x) : x, tz ? lastTwoSwapped(z) : z);
+        }
+        if (!tx && !tz) {
+            return g.matMul(x, z);
+        }
+        if (tx && elements(x) > elements(z)) {
+            return lastTwoSwapped(g.fusedMatMul(z, x, !tz, false));
+        }
+        return g.fusedMatMul(x, z, tx, tz);
+    }
+
+    /** Elements in the last two axes of {@code v}, a run-time size (tokens) counting as 1024. */
+    private static long elements(Value v) {
+        if (v.shape() == null) {
+            return 1;
+        }
+        long count = 1;
+        for (int axis = -2; axis <= -1; axis++) {
+            count *= v.dim(axis).isKnown() ? v.dim(axis).size() : 1024;
+        }
+        return count;
     }
 
     private Value lastTwoSwapped(Value v) {

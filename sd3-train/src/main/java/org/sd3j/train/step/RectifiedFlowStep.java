@@ -103,7 +103,7 @@ public final class RectifiedFlowStep {
         Value s4 = g.unsqueeze(sigma, 1, 2, 3);
         Value xt = g.add(g.mul(g.sub(g.scalar(t, 1.0), s4), x0), g.mul(s4, noise));
         Value timestep = g.cast(g.mul(sigma, g.scalar(t, 1000.0)), ElementType.FLOAT);
-        Value v = MmditGraph.emit(g, cfg, weights, Set.of(), MmditGraph.Attention.PRIMITIVE, adapter, true, xt, timestep,
+        Value v = MmditGraph.emit(g, cfg, weights, Set.of(), MmditGraph.Attention.TRAINING, adapter, true, xt, timestep,
                 context, pooled);
         Value diff = g.sub(v, g.sub(noise, x0));
         Value sq = g.mul(diff, diff);

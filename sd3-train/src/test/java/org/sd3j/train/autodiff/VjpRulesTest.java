@@ -92,6 +92,26 @@ class VjpRulesTest {
         }
 
         @Test
+        void batchedMatMulInFloat32TakesTransposedProductsWithoutCopyingTheLargerOperand() {
+            // dB = A^T dY with A [5, 5] larger than dY [5, 2]: computed as (dY^T A)^T.
+            check().float32().input("a", -1, 1, 2, 3, 5, 5).input("b", -1, 1, 2, 3, 5, 2)
+                    .check((g, v) -> g.matMul(v.get("a"), v.get("b")));
+        }
+
+        @Test
+        void fusedMatMulWithEitherOperandTransposed() {
+            for (boolean transA : new boolean[] {false, true}) {
+                for (boolean transB : new boolean[] {false, true}) {
+                    // A' [5, 2] and B' [2, 5]: the scores' shapes, whose dY [5, 5] is the larger operand.
+                    long[] a = transA ? new long[] {2, 3, 2, 5} : new long[] {2, 3, 5, 2};
+                    long[] b = transB ? new long[] {2, 3, 5, 2} : new long[] {2, 3, 2, 5};
+                    check().float32().input("a", -1, 1, a).input("b", -1, 1, b)
+                            .check((g, v) -> g.fusedMatMul(v.get("a"), v.get("b"), transA, transB));
+                }
+            }
+        }
+
+        @Test
         void matMulOfATensorByAMatrix() {
             check().input("a", -1, 1, 2, 3, 4).input("w", -1, 1, 4, 5).check((g, v) -> g.matMul(v.get("a"), v.get("w")));
         }

@@ -115,24 +115,7 @@ class GoldenLoraGradientTest {
 
             Map<String, double[]> in = new LinkedHashMap<>();
             Map<String, long[]> shapes = new LinkedHashMap<>();
-            in.put(RectifiedFlowStep.X0, doubles(golden, "x"));
-            shapes.put(RectifiedFlowStep.X0, new long[] {2, 16, 8, 8});
-            in.put(RectifiedFlowStep.NOISE, gaussian(random, 2 * 16 * 8 * 8, 1));
-            shapes.put(RectifiedFlowStep.NOISE, new long[] {2, 16, 8, 8});
-            in.put(RectifiedFlowStep.SIGMA, new double[] {0.3, 0.8});
-            shapes.put(RectifiedFlowStep.SIGMA, new long[] {2});
-            in.put(MmditGraph.CONTEXT, doubles(golden, "context"));
-            shapes.put(MmditGraph.CONTEXT, new long[] {2, 12, 96});
-            in.put(MmditGraph.POOLED, doubles(golden, "y"));
-            shapes.put(MmditGraph.POOLED, new long[] {2, 64});
-            for (String key : adapter.keys()) {
-                long rows = source.info(key + ".weight").shape()[0];
-                long cols = source.info(key + ".weight").shape()[1];
-                in.put(key + LoraGraphAdapter.A, gaussian(random, (int) (2 * cols), 0.1));
-                shapes.put(key + LoraGraphAdapter.A, new long[] {2, cols});
-                in.put(key + LoraGraphAdapter.B, gaussian(random, (int) (rows * 2), 0.1));
-                shapes.put(key + LoraGraphAdapter.B, new long[] {rows, 2});
-            }
+            inputs(source, golden, adapter.keys(), random, in, shapes);
 
             OnnxOptions options = OnnxOptions.builder().optimizationLevel(OnnxOptions.OptimizationLevel.BASIC).build();
             try (GraphSession s = GraphSession.create(step.graph(), options)) {
@@ -143,6 +126,78 @@ class GoldenLoraGradientTest {
                 double worst = checkAgainstFiniteDifferences(s, in, shapes, base, trainable, 40, random);
                 org.slf4j.LoggerFactory.getLogger(GoldenLoraGradientTest.class)
                         .info("Worst relative error of 40 LoRA gradient elements: {}", worst);
+            }
+        }
+    }
+
+    /** The step's inputs for the golden case: its latents and conditioning, seeded noise and adapters. */
+    private static void inputs(TensorSource source, TensorSource golden, List<String> keys, SplittableRandom random,
+                               Map<String, double[]> in, Map<String, long[]> shapes) {
+            in.put(RectifiedFlowStep.X0, doubles(golden, "x"));
+        shapes.put(RectifiedFlowStep.X0, new long[] {2, 16, 8, 8});
+        in.put(RectifiedFlowStep.NOISE, gaussian(random, 2 * 16 * 8 * 8, 1));
+        shapes.put(RectifiedFlowStep.NOISE, new long[] {2, 16, 8, 8});
+        in.put(RectifiedFlowStep.SIGMA, new double[] {0.3, 0.8});
+        shapes.put(RectifiedFlowStep.SIGMA, new long[] {2});
+        in.put(MmditGraph.CONTEXT, doubles(golden, "context"));
+        shapes.put(MmditGraph.CONTEXT, new long[] {2, 12, 96});
+        in.put(MmditGraph.POOLED, doubles(golden, "y"));
+        shapes.put(MmditGraph.POOLED, new long[] {2, 64});
+        for (String key : keys) {
+            long rows = source.info(key + ".weight").shape()[0];
+            long cols = source.info(key + ".weight").shape()[1];
+            in.put(key + LoraGraphAdapter.A, gaussian(random, (int) (2 * cols), 0.1));
+            shapes.put(key + LoraGraphAdapter.A, new long[] {2, cols});
+            in.put(key + LoraGraphAdapter.B, gaussian(random, (int) (rows * 2), 0.1));
+            shapes.put(key + LoraGraphAdapter.B, new long[] {rows, 2});
+        }
+
+    }
+
+    /**
+     * The float32 step graph that training runs (ONNX Runtime's fused products and statistics-keeping norms, all
+     * optimizations) gives the float64 graph's gradients, which the test above checks against finite differences,
+     * to float32 rounding: 1e-3 of each gradient's largest element.
+     */
+    @Test
+    void float32GradientsMatchTheFloat64Graphs() throws Exception {
+        Path weightsFile = resource(dir, "d2_rms/weights.safetensors");
+        Path caseFile = resource(dir, "d2_rms/sq8x8.safetensors");
+        try (TensorSource source = Safetensors.open(weightsFile); TensorSource golden = Safetensors.open(caseFile)) {
+            Map<String, Map<String, double[]>> outputs = new LinkedHashMap<>();
+            List<String> trainable = null;
+            for (ElementType type : List.of(ElementType.DOUBLE, ElementType.FLOAT)) {
+                MmditWeights weights = MmditWeights.of(source, weightsFile, type);
+                LoraGraphAdapter adapter = new LoraGraphAdapter(k -> k.contains("joint_blocks"), 2, 4.0, type,
+                        k -> source.info(k + ".weight").shape());
+                RectifiedFlowStep.StepGraph step = RectifiedFlowStep.lora(MmditConfig.infer(weights), weights,
+                        adapter, RectifiedFlowStep.Loss.VELOCITY_MSE);
+                Map<String, double[]> in = new LinkedHashMap<>();
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                inputs(source, golden, adapter.keys(), new SplittableRandom(7), in, shapes);
+                OnnxOptions options = type == ElementType.DOUBLE
+                        ? OnnxOptions.builder().optimizationLevel(OnnxOptions.OptimizationLevel.BASIC).build()
+                        : OnnxOptions.cpu();
+                try (GraphSession s = GraphSession.create(step.graph(), options)) {
+                    outputs.put(type.name(), s.runDoubles(in, shapes));
+                }
+                trainable = step.trainable();
+            }
+            Map<String, double[]> reference = outputs.get("DOUBLE");
+            Map<String, double[]> fast = outputs.get("FLOAT");
+            assertThat(fast.get(RectifiedFlowStep.LOSS)[0])
+                    .isCloseTo(reference.get(RectifiedFlowStep.LOSS)[0], org.assertj.core.data.Percentage.withPercentage(1e-3));
+            for (String name : trainable) {
+                double[] want = reference.get(RectifiedFlowStep.GRAD + name);
+                double[] got = fast.get(RectifiedFlowStep.GRAD + name);
+                double scale = 0;
+                double worst = 0;
+                for (int i = 0; i < want.length; i++) {
+                    scale = Math.max(scale, Math.abs(want[i]));
+                    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+                }
+                assertThat(scale).as(name).isPositive();
+                assertThat(worst / scale).as(name).isLessThan(1e-3);
             }
         }
     }
