@@ -21,9 +21,21 @@ import org.sd3j.onnx.graph.Value;
  */
 final class VjpRules {
     private final GraphBuilder g;
+    /**
+     * How many forward nodes read each value, Shape nodes left out: with static shapes ONNX Runtime folds those
+     * away, so they do not count as readers at run time.
+     */
+    private final Map<String, Integer> readers = new java.util.HashMap<>();
 
     VjpRules(GraphBuilder g) {
         this.g = g;
+        for (Node n : g.nodes()) {
+            if (n.op() != Op.SHAPE) {
+                for (String in : n.inputs()) {
+                    readers.merge(in, 1, Integer::sum);
+                }
+            }
+        }
     }
 
     Value onesLike(Value v) {
@@ -412,10 +424,15 @@ final class VjpRules {
         boolean unitScale = g.isFloatConstant(scale, 1f);
         Value inv;
         Value xhat;
-        if (n.outputs().size() == 3) {
-            // The forward node kept its statistics: no second pass over x for them. x-hat is recomputed from x even
-            // where the output is x-hat (unit scale, no bias): with x read only by the norm, ONNX Runtime (static
-            // shapes) fuses x's Add into a SkipLayerNormalization whose CPU kernel leaves the statistics unwritten.
+        boolean noBias = n.inputs().size() < 3 || n.inputs().get(2).isEmpty();
+        if (n.outputs().size() == 3 && unitScale && noBias && readers.getOrDefault(n.inputs().get(0), 0) > 1) {
+            // The output is x-hat itself. Only while x has another reader: if the norm were x's only one, ONNX
+            // Runtime (static shapes) would fuse x's Add into a SkipLayerNormalization, whose CPU kernel leaves the
+            // statistics unwritten; recomputing x-hat from x (below) keeps that reader.
+            inv = g.value(n.outputs().get(2));
+            xhat = out(n);
+        } else if (n.outputs().size() == 3) {
+            // The forward node kept its statistics: no second pass over x for them.
             inv = g.value(n.outputs().get(2));
             xhat = g.mul(g.sub(x, g.value(n.outputs().get(1))), inv);
         } else {

@@ -181,6 +181,16 @@ class VjpRulesTest {
         }
 
         @Test
+        void layerNormWithAUnitScaleWhoseInputIsAlsoReadElsewhere() {
+            // x-hat then comes from the norm's output (the rule's other path).
+            check().float32().input("x", -2, 2, 2, 3, 6).input("r", -2, 2, 2, 3, 6).check((g, v) -> {
+                Value sum = g.add(v.get("x"), v.get("r"));
+                Value y = g.layerNormWithStatistics(sum, g.constant(new float[] {1, 1, 1, 1, 1, 1}, 6), null, 1e-6)[0];
+                return g.add(y, g.mul(sum, g.constant(new float[] {0.5f}, 1)));
+            });
+        }
+
+        @Test
         void reduceMeanAndSumKeepingAndDroppingAxes() {
             check().input("x", -2, 2, 2, 3, 4).check((g, v) -> {
                 Value m = g.reduceMean(v.get("x"), true, -1); // [2, 3, 1]
