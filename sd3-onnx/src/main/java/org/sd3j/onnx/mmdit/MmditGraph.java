@@ -226,22 +226,21 @@ public final class MmditGraph {
 
     /**
      * The central {@code h x w} crop of the {@code P x P} position grid, flattened row-major: rows
-     * {@code [top, top+h)}, cols {@code [left, left+w)} with {@code top = (P-h)/2}, as a Gather of the weight (no
-     * copy of the grid).
+     * {@code [top, top+h)}, cols {@code [left, left+w)} with {@code top = (P-h)/2}, as one Slice of the weight seen
+     * as {@code [1, P, P, D]} (no copy of the grid; a training step's gradient of it is then a Pad, not a scatter).
      */
     private Value croppedPositions(Value h, Value wd) {
         int p = cfg.posEmbedMaxSize();
+        int d = cfg.hiddenSize();
         Value grid = g.int64Scalar(p);
         Value two = g.int64Scalar(2);
         Value top = g.div(g.sub(grid, h), two);
         Value left = g.div(g.sub(grid, wd), two);
-        Value one = g.int64Scalar(1);
-        Value rows = g.range(top, g.add(top, h), one);
-        Value cols = g.range(left, g.add(left, wd), one);
-        Value idx = g.add(g.mul(g.unsqueeze(rows, 1), grid), g.unsqueeze(cols, 0));
-        Value flat = g.reshape(idx, -1);
-        Value pos = weight("pos_embed", 1, (long) p * p, cfg.hiddenSize());
-        return g.gather(pos, flat, 1);
+        Value starts = g.concat(0, g.unsqueeze(top, 0), g.unsqueeze(left, 0));
+        Value ends = g.concat(0, g.unsqueeze(g.add(top, h), 0), g.unsqueeze(g.add(left, wd), 0));
+        Value pos = weight("pos_embed", 1, (long) p * p, d);
+        Value crop = g.slice(g.reshape(pos, 1, p, p, d), starts, ends, g.int64s(1, 2));
+        return g.reshape(crop, 1, -1, d);
     }
 
     /**

@@ -583,33 +583,39 @@ final class VjpRules {
     }
 
     /** Slice along one axis: the gradient zero-padded back to the input's shape. */
+    /** Slice (steps of 1, constant axes, run-time starts and ends allowed): dY padded back to x's shape. */
     private Value slice(Node n, Value dy) {
         Value x = in(n, 0);
         if (n.inputs().size() > 4 && !n.inputs().get(4).isEmpty()) {
             throw unsupported(n, "slice steps");
         }
         long[] axes = constant(n, 3);
-        if (axes.length != 1) {
-            throw unsupported(n, "a slice over " + axes.length + " axes");
-        }
-        int r = x.rank();
-        int axis = (int) (axes[0] < 0 ? axes[0] + r : axes[0]);
         g.int64Constant(in(n, 1)).ifPresent(s -> {
-            if (s[0] < 0) {
-                throw unsupported(n, "a negative start");
+            for (long v : s) {
+                if (v < 0) {
+                    throw unsupported(n, "a negative start");
+                }
             }
         });
-        Value dim = g.gather(g.shape(x), g.int64s(axis), 0); // [1]
-        Value begin = g.min(in(n, 1), dim);
-        Value end = g.min(in(n, 2), dim);
-        Value after = g.sub(dim, end);
-        List<Value> pads = new ArrayList<>();
-        for (int side = 0; side < 2; side++) {
-            for (int i = 0; i < r; i++) {
-                pads.add(i == axis ? (side == 0 ? begin : after) : g.int64s(0));
-            }
+        int r = x.rank();
+        Value[] before = new Value[r];
+        Value[] after = new Value[r];
+        for (int i = 0; i < axes.length; i++) {
+            int axis = (int) (axes[i] < 0 ? axes[i] + r : axes[i]);
+            Value k = g.int64s(i);
+            Value dim = g.gather(g.shape(x), g.int64s(axis), 0); // [1]
+            Value begin = g.min(axes.length == 1 ? in(n, 1) : g.gather(in(n, 1), k, 0), dim);
+            Value end = g.min(axes.length == 1 ? in(n, 2) : g.gather(in(n, 2), k, 0), dim);
+            before[axis] = begin;
+            after[axis] = g.sub(dim, end);
         }
-        return g.pad(dy, g.concat(0, pads.toArray(Value[]::new)), x.shape());
+        Value zero = g.int64s(0);
+        Value[] pads = new Value[2 * r];
+        for (int i = 0; i < r; i++) {
+            pads[i] = before[i] != null ? before[i] : zero;
+            pads[r + i] = after[i] != null ? after[i] : zero;
+        }
+        return g.pad(dy, g.concat(0, pads), x.shape());
     }
 
     private Value in(Node n, int i) {

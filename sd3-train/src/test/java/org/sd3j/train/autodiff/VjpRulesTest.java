@@ -252,6 +252,20 @@ class VjpRulesTest {
         }
 
         @Test
+        void aSliceOverTwoAxesWithRunTimeBoundsAsThePositionGridIsCropped() {
+            // The central 2 x 3 window of a 1 x 4 x 5 x 2 grid, bounds computed at run time from another input's size.
+            check().input("grid", -1, 1, 1, 4, 5, 2).input("size", -1, 1, 2).symbolicFirstDim("size")
+                    .check((g, v) -> {
+                        Value h = g.dimOf(v.get("size"), 0); // 2
+                        Value top = g.div(g.sub(g.int64Scalar(4), h), g.int64Scalar(2));
+                        Value starts = g.concat(0, g.unsqueeze(top, 0), g.int64s(1));
+                        Value ends = g.concat(0, g.unsqueeze(g.add(top, h), 0), g.int64s(4));
+                        Value crop = g.slice(v.get("grid"), starts, ends, g.int64s(1, 2));
+                        return g.mul(crop, crop);
+                    });
+        }
+
+        @Test
         void gatherWithRepeatedIndicesAsThePositionTableIsRead() {
             check().input("table", -1, 1, 1, 6, 3).check((g, v) -> g.gather(v.get("table"),
                     g.int64s(4, 1, 1, 5, 0), 1));
