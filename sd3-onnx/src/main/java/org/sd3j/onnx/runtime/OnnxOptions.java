@@ -175,10 +175,11 @@ public final class OnnxOptions {
 
     /**
      * How ONNX Runtime's intra-op threads wait for work ({@link Spinning#DURING_RUN} by default). Measured on the
-     * 2-core CI machine: a LoRA training step 100 ms with {@link Spinning#OFF}, 88 ms during runs only; the full
-     * step 122 and 116 ms; with {@link Spinning#ALWAYS}, the full step's AdamW update in Java slows by a third while
-     * the threads spin on, and the bundled model's 28-step image takes 200 ms instead of 155 ms because its
-     * sessions take the cores from each other.
+     * 2-core CI machine, side by side: the bundled model's 28-step image 114 ms with {@link Spinning#DURING_RUN},
+     * 129 ms with {@link Spinning#OFF}; a LoRA training step 88 and 100 ms; a full-parameter step 116 and 122 ms.
+     * With {@link Spinning#ALWAYS} threads spinning on after a run take the cores from what runs next: the image
+     * took 200 ms instead of 155 ms (the model's sessions starve each other), and the full step's AdamW update in
+     * Java slowed by a third.
      */
     public Spinning spinning() {
         return spinning;
