@@ -62,8 +62,7 @@ public class AutoencoderStepBenchmark {
         VaeWeights w = VaeWeights.of(source, file);
         AutoencoderStep.StepGraph step = AutoencoderStep.build(config, w, 64, 64, AutoencoderStep.Reconstruction.MSE,
                 1e-6);
-        session = GraphSession.create(step.graph(), OnnxOptions.builder().fixedDimension(AutoencoderStep.BATCH, 8)
-                .build(), GraphSession.WeightBinding.INPUTS);
+        session = GraphSession.create(step.graph(), OnnxOptions.cpu(), GraphSession.WeightBinding.INPUTS);
         Random r = new Random(1);
         Map<String, Tensor> data = new LinkedHashMap<>();
         data.put(AutoencoderStep.IMAGES, BenchSupport.gaussian(r, 0.5, 8, 3, 64, 64));
