@@ -58,7 +58,7 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         this.batchSize = settings.batchSize();
         this.accumulation = settings.accumulation();
         this.images = images;
-        this.squares = Tensor.zeros(trainable.size());
+        this.squares = Tensor.zeros();
         this.parameters = parameters;
         this.trainable = trainable;
         this.batch = Tensor.zeros(batchSize, 3, settings.height(), settings.width());
@@ -81,7 +81,7 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
             inputs[2 + i] = parameters.get(name);
         }
         outputs[3 + trainable.size()] = squares;
-        outputNames.add(GradientOutputs.SQUARES);
+        outputNames.add(GradientOutputs.SUM_OF_SQUARES);
         List<String> varying = new ArrayList<>(List.of(AutoencoderStep.IMAGES, AutoencoderStep.NOISE));
         varying.addAll(trainable);
         binding = session.bind(Map.of(), varying, outputNames);
@@ -149,7 +149,7 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
 
     @Override
     public double squaredGradientNorm() {
-        return TrainableInputs.squaredNorm(squares);
+        return squares.get(0);
     }
 
     /** {reconstruction, KL} of each step run so far, averaged over its micro-batches. */

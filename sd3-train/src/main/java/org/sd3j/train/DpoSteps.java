@@ -128,7 +128,7 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
 
     @Override
     public double squaredGradientNorm() {
-        return TrainableInputs.squaredNorm(last.squares);
+        return last.squares.get(0);
     }
 
     /** Buffers and the bound sessions for one batch shape. */
@@ -158,7 +158,7 @@ final class DpoSteps implements TrainingLoop.MicroSteps, AutoCloseable {
             outputs[1] = margin;
             outputs[2] = errors;
             gradients = trainable.gradientOutputs(outputs, 3, outputNames, DpoStep.GRAD);
-            squares = trainable.squaresOutput(outputs, 3 + trainable.size(), outputNames);
+            squares = TrainableInputs.sumOfSquaresOutput(outputs, 3 + trainable.size(), outputNames);
             List<String> common = List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE, RectifiedFlowStep.SIGMA,
                     MmditGraph.CONTEXT, MmditGraph.POOLED);
             GraphSession.Binding ref = reference.forShape(dimensions).bind(Map.of(), common, List.of(DpoStep.ERRORS));

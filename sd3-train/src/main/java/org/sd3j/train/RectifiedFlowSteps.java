@@ -111,7 +111,7 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
 
     @Override
     public double squaredGradientNorm() {
-        return TrainableInputs.squaredNorm(last.squares);
+        return last.squares.get(0);
     }
 
     /** Buffers and the bound session for one batch shape. */
@@ -131,7 +131,7 @@ final class RectifiedFlowSteps implements TrainingLoop.MicroSteps, AutoCloseable
             outputs = new Tensor[2 + trainable.size()];
             outputs[0] = loss;
             gradients = trainable.gradientOutputs(outputs, 1, outputNames, RectifiedFlowStep.GRAD);
-            squares = trainable.squaresOutput(outputs, 1 + trainable.size(), outputNames);
+            squares = TrainableInputs.sumOfSquaresOutput(outputs, 1 + trainable.size(), outputNames);
             List<String> varying = new ArrayList<>(List.of(RectifiedFlowStep.X0, RectifiedFlowStep.NOISE,
                     RectifiedFlowStep.SIGMA, MmditGraph.CONTEXT, MmditGraph.POOLED));
             varying.addAll(trainable.names());

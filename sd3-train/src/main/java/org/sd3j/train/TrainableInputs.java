@@ -64,22 +64,13 @@ final class TrainableInputs {
     }
 
     /**
-     * Allocates the buffer of the step graph's per-gradient sums of squares into {@code outputs[index]} and adds
-     * its output name to {@code outputNames}; {@link #squaredNorm} reads it after a run.
+     * Allocates the buffer of the step graph's sum of squares of all gradients (a scalar, the squared global norm)
+     * into {@code outputs[index]} and adds its output name to {@code outputNames}.
      */
-    Tensor squaresOutput(Tensor[] outputs, int index, List<String> outputNames) {
-        Tensor squares = Tensor.zeros(names.size());
-        outputs[index] = squares;
-        outputNames.add(GradientOutputs.SQUARES);
-        return squares;
-    }
-
-    /** The squared global norm of the gradients: the sum, in double, of the graph's per-gradient sums of squares. */
-    static double squaredNorm(Tensor squares) {
-        double sum = 0;
-        for (int i = 0; i < squares.size(); i++) {
-            sum += squares.get(i);
-        }
+    static Tensor sumOfSquaresOutput(Tensor[] outputs, int index, List<String> outputNames) {
+        Tensor sum = Tensor.zeros();
+        outputs[index] = sum;
+        outputNames.add(GradientOutputs.SUM_OF_SQUARES);
         return sum;
     }
 }

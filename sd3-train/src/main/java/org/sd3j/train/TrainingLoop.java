@@ -68,7 +68,7 @@ final class TrainingLoop {
 
         /**
          * The squared global L2 norm of the last run's gradients, as the step graph summed it while making them
-         * ({@link org.sd3j.train.step.GradientOutputs#SQUARES}): no second pass over the gradients in memory.
+         * ({@link org.sd3j.train.step.GradientOutputs#SUM_OF_SQUARES}): no second pass over the gradients in memory.
          */
         double squaredGradientNorm();
     }

@@ -280,8 +280,8 @@ class TrainCommandTest {
                             "model.diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_B.weight");
             assertThat(inputs.stream().filter(n -> n.endsWith(".lora_A.weight"))).hasSize(ATTENTION.size());
             assertThat(outputs).contains("loss", "grad.model.diffusion_model.joint_blocks.0.x_block.attn.qkv.lora_A.weight")
-                    .allMatch(n -> n.equals("loss") || n.startsWith("grad.") || n.equals("grad_squares"));
-            assertThat(outputs).hasSize(2 + 2 * ATTENTION.size()).endsWith("grad_squares");
+                    .allMatch(n -> n.equals("loss") || n.startsWith("grad.") || n.equals("grad_sum_of_squares"));
+            assertThat(outputs).hasSize(2 + 2 * ATTENTION.size()).endsWith("grad_sum_of_squares");
             assertThat(tmp.resolve("graphs").resolve("step.onnx.d")).doesNotExist();
         }
 

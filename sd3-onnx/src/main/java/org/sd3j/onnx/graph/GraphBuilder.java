@@ -560,10 +560,14 @@ public final class GraphBuilder {
                 reducedShape(x, keepDims, axes));
     }
 
-    /** The sum of the squares of all of {@code x}'s elements, as a one-element vector {@code [1]}. */
+    /** The sum of the squares of all of {@code x}'s elements, a scalar. */
     public Value sumOfSquares(Value x) {
-        return node(Op.REDUCE_SUM_SQUARE, List.of(reshape(x, -1)), Map.of("keepdims", 1L), x.type(),
-                List.of(Dim.of(1)));
+        return node(Op.REDUCE_SUM_SQUARE, List.of(x), Map.of("keepdims", 0L), x.type(), List.of());
+    }
+
+    /** The element-wise sum of {@code terms} (ONNX's variadic Sum), all of one shape. */
+    public Value sum(Value... terms) {
+        return node(Op.SUM, List.of(terms), Map.of(), terms[0].type(), terms[0].shape());
     }
 
     private static List<Dim> reducedShape(Value x, boolean keepDims, long... axes) {

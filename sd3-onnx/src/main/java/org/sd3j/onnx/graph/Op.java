@@ -40,6 +40,7 @@ public enum Op {
     REDUCE_MEAN("ReduceMean"),
     REDUCE_SUM("ReduceSum"),
     REDUCE_SUM_SQUARE("ReduceSumSquare"),
+    SUM("Sum"),
     PAD("Pad"),
     ERF("Erf"),
     RESHAPE("Reshape"),

@@ -13,7 +13,7 @@ import org.sd3j.train.optim.GradientClipping;
 
 /**
  * A step graph run the way the trainers run it, for the benchmarks: data inputs and trainable parameters (writable
- * buffers) bound once, the loss, every gradient and the gradients' sums of squares into reused buffers, then
+ * buffers) bound once, the loss, every gradient and the sum of their squares into reused buffers, then
  * global-norm clipping (from those sums) and AdamW in Java.
  * Owns its binding, not the session; not thread-safe.
  */
@@ -47,8 +47,8 @@ final class BoundTrainingStep implements AutoCloseable {
             outs.add(gradPrefix + name);
             outTensors.add(g);
         });
-        squares = Tensor.zeros(parameters.size());
-        outs.add(GradientOutputs.SQUARES);
+        squares = Tensor.zeros();
+        outs.add(GradientOutputs.SUM_OF_SQUARES);
         outTensors.add(squares);
         binding = session.bind(Map.of(), varying, outs);
         inputs = in.toArray(Tensor[]::new);
@@ -59,11 +59,7 @@ final class BoundTrainingStep implements AutoCloseable {
     /** Forward, backward, clipping and one AdamW update; returns the loss. */
     float run() {
         binding.run(outputs, inputs);
-        double sum = 0;
-        for (int i = 0; i < squares.size(); i++) {
-            sum += squares.get(i);
-        }
-        double norm = Math.sqrt(sum);
+        double norm = Math.sqrt(squares.get(0));
         adamW.step(gradients, AdamWSettings.defaults().learningRate(), clipping.coefficient(norm));
         return outputs[0].get(0);
     }

@@ -9,22 +9,22 @@ import org.sd3j.onnx.graph.Value;
 
 /**
  * The outputs every training step graph ends with: the gradient of each trainable input, named
- * {@value #PREFIX}{@code <input name>} and shaped as the input, then {@value #SQUARES} {@code [n]}, the sum of the
- * squared elements of each of the {@code n} gradients in the same order. The squares are summed where each gradient
- * is made, while it is still in the cache, so the trainer's global-norm clipping needs no second pass over every
- * gradient in memory (9.7M parameters: about 1.5 ms in the graph instead of 5 ms in Java).
+ * {@value #PREFIX}{@code <input name>} and shaped as the input, then {@value #SUM_OF_SQUARES}, a scalar: the sum of
+ * the squared elements of all of them, the squared global norm that clipping needs. Each gradient's squares are
+ * summed where it is made, while it is still in the cache, so the trainer needs no second pass over every gradient
+ * in memory (9.7M parameters: about 1.5 ms in the graph instead of 5 ms in Java).
  */
 public final class GradientOutputs {
     /** Prefix of the gradient outputs' names. */
     public static final String PREFIX = "grad.";
-    /** The per-gradient sums of squares, float {@code [n]}. */
-    public static final String SQUARES = "grad_squares";
+    /** The sum of the squares of every gradient element, a float scalar. */
+    public static final String SUM_OF_SQUARES = "grad_sum_of_squares";
 
     private GradientOutputs() {
     }
 
     /**
-     * Outputs {@code gradients.get(p)} for every {@code p} of {@code trainable}, then {@value #SQUARES}.
+     * Outputs {@code gradients.get(p)} for every {@code p} of {@code trainable}, then {@value #SUM_OF_SQUARES}.
      *
      * @return the trainable inputs' names, in output order
      */
@@ -39,7 +39,7 @@ public final class GradientOutputs {
             names.add(p.name());
             squares[i] = g.sumOfSquares(grad);
         }
-        g.output(squares.length == 1 ? squares[0] : g.concat(0, squares), SQUARES);
+        g.output(squares.length == 1 ? squares[0] : g.sum(squares), SUM_OF_SQUARES);
         return List.copyOf(names);
     }
 }
