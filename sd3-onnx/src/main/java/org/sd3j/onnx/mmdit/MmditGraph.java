@@ -299,9 +299,9 @@ public final class MmditGraph {
         if (selfAttn) {
             Value[] x2 = qkv(modulate(xNorm, xm[6], xm[7]), xb + ".attn2", xLead);
             Value attn2 = attention(x2[0], x2[1], x2[2]);
-            xOut = g.add(x, g.mul(unsq(xm[2]), linear(xAttn, xb + ".attn.proj", d, d, xLead)));
-            xOut = g.add(xOut, g.mul(unsq(xm[8]), linear(attn2, xb + ".attn2.proj", d, d, xLead)));
-            xOut = g.add(xOut, g.mul(unsq(xm[5]), mlp(modulate(layerNorm(xOut), xm[3], xm[4]), xb, xLead)));
+            xOut = g.add(x, g.mul(xm[2], linear(xAttn, xb + ".attn.proj", d, d, xLead)));
+            xOut = g.add(xOut, g.mul(xm[8], linear(attn2, xb + ".attn2.proj", d, d, xLead)));
+            xOut = g.add(xOut, g.mul(xm[5], mlp(modulate(layerNorm(xOut), xm[3], xm[4]), xb, xLead)));
         } else {
             xOut = postAttention(x, xAttn, xm, xb, d, xLead);
         }
@@ -310,8 +310,8 @@ public final class MmditGraph {
 
     /** {@code x += gate_msa * proj(attn); x += gate_mlp * mlp(modulate(norm2(x), shift_mlp, scale_mlp))}. */
     private Value postAttention(Value x, Value attn, Value[] mod, String block, int d, Value lead) {
-        Value out = g.add(x, g.mul(unsq(mod[2]), linear(attn, block + ".attn.proj", d, d, lead)));
-        return g.add(out, g.mul(unsq(mod[5]), mlp(modulate(layerNorm(out), mod[3], mod[4]), block, lead)));
+        Value out = g.add(x, g.mul(mod[2], linear(attn, block + ".attn.proj", d, d, lead)));
+        return g.add(out, g.mul(mod[5], mlp(modulate(layerNorm(out), mod[3], mod[4]), block, lead)));
     }
 
     private Value mlp(Value x, String block, Value lead) {
@@ -370,23 +370,21 @@ public final class MmditGraph {
         return g.reshape(out, 0, 0, cfg.hiddenSize());
     }
 
-    /** SiLU(c) -> Linear(D, n*D) -> n chunks of [B, D]. */
+    /** SiLU(c) -> Linear(D, n*D) -> n chunks of [B, 1, D]. */
     private Value[] modulation(Value sc, String prefix, int chunks) {
         int d = cfg.hiddenSize();
         Value all = linear(sc, prefix, d, (long) chunks * d, null);
         long[] sizes = new long[chunks];
-        java.util.Arrays.fill(sizes, d);
-        return g.split(all, 1, sizes);
+        java.util.Arrays.fill(sizes, 1);
+        // Split as [B, chunks, D] into [B, 1, D] pieces, the shape they broadcast over the tokens with: no Unsqueeze
+        // per piece (nor, in a training step, a Squeeze per piece's gradient).
+        return g.split(g.reshape(all, 0, chunks, d), 1, sizes);
     }
 
-    /** {@code x * (1 + scale[:, None]) + shift[:, None]}. */
+    /** {@code x * (1 + scale) + shift}, with {@code shift} and {@code scale} {@code [B, 1, D]}. */
     private Value modulate(Value x, Value shift, Value scale) {
-        Value onePlus = g.add(unsq(scale), g.constant(type, new float[] {1f}));
-        return g.add(g.mul(x, onePlus), unsq(shift));
-    }
-
-    private Value unsq(Value v) {
-        return g.unsqueeze(v, 1);
+        Value onePlus = g.add(scale, g.constant(type, new float[] {1f}));
+        return g.add(g.mul(x, onePlus), shift);
     }
 
     /** LayerNorm over D without affine parameters, eps 1e-6. */
