@@ -336,6 +336,11 @@ public final class GraphBuilder {
         return node(Op.EXPAND, List.of(x, shape), Map.of(), x.type(), expandedShape(x, shape));
     }
 
+    /** Expand to a run-time shape tensor, with the result's shape as far as the caller knows it. */
+    public Value expand(Value x, Value shape, List<Dim> knownShape) {
+        return node(Op.EXPAND, List.of(x, shape), Map.of(), x.type(), knownShape);
+    }
+
     private List<Dim> expandedShape(Value x, Value shape) {
         long[] target = int64Constant(shape).orElse(null);
         if (target == null || x.shape() == null) {

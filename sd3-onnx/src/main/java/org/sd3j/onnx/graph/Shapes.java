@@ -31,6 +31,12 @@ final class Shapes {
     }
 
     static List<Dim> matMul(Value a, Value b) {
+        if (a.shape() != null && b.shape() != null && a.rank() == 1 && b.rank() >= 2) {
+            // A vector times a (batch of) matrix: numpy's rule, the vector's axis contracted and no row axis left.
+            List<Dim> out = new ArrayList<>(b.shape().subList(0, b.rank() - 2));
+            out.add(b.dim(-1));
+            return out;
+        }
         if (a.shape() == null || b.shape() == null || a.rank() < 2 || b.rank() < 2) {
             return null;
         }

@@ -215,6 +215,22 @@ class GraphSessionTest {
     }
 
     @Test
+    void aVectorTimesABatchOfMatricesSumsTheirRowsWithTheShapeNumpyGives() {
+        GraphBuilder g = new GraphBuilder("rows");
+        Value m = g.input("m", ElementType.FLOAT, Dim.symbol("batch"), Dim.of(3), Dim.of(2));
+        Value ones = g.expand(g.scalar(1f), g.int64s(3), List.of(Dim.of(3)));
+        Value sums = g.matMul(ones, m);
+        assertThat(sums.shape()).containsExactly(Dim.symbol("batch"), Dim.of(2));
+        g.output(sums, "sums");
+        try (GraphSession s = GraphSession.create(g.build(), OnnxOptions.cpu())) {
+            Tensor out = s.run(Map.of("m", Tensor.of(new float[] {1, 2, 3, 4, 5, 6, -1, 0, 0, 1, 2, 2}, 2, 3, 2)))
+                    .get("sums");
+            assertThat(out.shape()).containsExactly(2, 2);
+            assertThat(out.toArray()).containsExactly(9, 12, 1, 3);
+        }
+    }
+
+    @Test
     void recognisesFloatConstantsOfOneValue() {
         GraphBuilder g = new GraphBuilder("constants");
         assertThat(g.isFloatConstant(g.constant(new float[] {1, 1, 1}, 3), 1f)).isTrue();

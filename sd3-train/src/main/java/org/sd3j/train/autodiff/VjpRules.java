@@ -693,13 +693,28 @@ final class VjpRules {
             }
             columns *= grad.dim(i).size();
         }
-        long[] shape = new long[first + 2];
-        shape[first] = -1;
-        shape[first + 1] = columns; // leading axes kept as they are (Reshape's 0)
-        Value matrix = g.reshape(grad, shape);
-        Value ones = g.expand(g.scalar(grad.type(), 1.0), g.concat(0, g.int64s(1),
-                g.gather(g.shape(matrix), g.int64s(first), 0)));
-        return g.reshapeTo(g.matMul(ones, matrix), g.shape(target), target.shape());
+        // Reshapes only where needed: a bias's [M, N] gradient and a modulation's [B, T, D] one are already the
+        // matrices, and their sums ([N] from a vector of ones, [B, 1, D]) already have the target's shape.
+        Value matrix = grad;
+        if (r != first + 2) {
+            long[] shape = new long[first + 2];
+            shape[first] = -1;
+            shape[first + 1] = columns; // leading axes kept as they are (Reshape's 0)
+            matrix = g.reshape(grad, shape);
+        }
+        Value rows = g.gather(g.shape(matrix), g.int64s(first), 0); // [1]
+        Value one = g.scalar(grad.type(), 1.0);
+        Dim count = matrix.shape() == null ? Dim.unknown() : matrix.dim(first);
+        Value sums = first == 0 && target.rank() == 1
+                ? g.matMul(g.expand(one, rows, List.of(count)), matrix)
+                : g.matMul(g.expand(one, g.concat(0, g.int64s(1), rows), List.of(Dim.of(1), count)), matrix);
+        return sameShape(sums, target) ? sums : g.reshapeTo(sums, g.shape(target), target.shape());
+    }
+
+    /** Whether both shapes are known to be equal (every dimension a size or a symbol, not an unknown). */
+    private static boolean sameShape(Value a, Value b) {
+        return a.shape() != null && a.shape().equals(b.shape())
+                && a.shape().stream().allMatch(d -> d.isKnown() || d.isSymbolic());
     }
 
     private static UnsupportedOperationException unsupported(Node n, String what) {
