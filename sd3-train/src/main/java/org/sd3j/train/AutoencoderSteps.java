@@ -2,7 +2,6 @@ package org.sd3j.train;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -11,7 +10,6 @@ import java.util.SplittableRandom;
 import org.sd3j.onnx.graph.GraphSession;
 import org.sd3j.tensor.Tensor;
 import org.sd3j.train.step.AutoencoderStep;
-import org.sd3j.train.step.GradientOutputs;
 
 /**
  * Autoencoder micro-batches for {@link TrainingLoop}: images in a seeded order, a fresh standard-normal sample
@@ -28,14 +26,12 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
     private final int batchSize;
     private final int accumulation;
     private final List<byte[]> images;
-    private final Map<String, Tensor> parameters;
-    private final List<String> trainable;
     private final Tensor batch;
     private final Tensor noise;
     private final Tensor loss = Tensor.zeros();
     private final Tensor reconstruction = Tensor.zeros();
     private final Tensor kl = Tensor.zeros();
-    private final Map<String, Tensor> gradients = new LinkedHashMap<>();
+    private final Map<String, Tensor> gradients;
     private final Tensor[] outputs;
     private final Tensor[] inputs;
     private final GraphSession.Binding binding;
@@ -58,30 +54,22 @@ final class AutoencoderSteps implements TrainingLoop.MicroSteps, AutoCloseable {
         this.batchSize = settings.batchSize();
         this.accumulation = settings.accumulation();
         this.images = images;
-        this.squares = Tensor.zeros();
-        this.parameters = parameters;
-        this.trainable = trainable;
         this.batch = Tensor.zeros(batchSize, 3, settings.height(), settings.width());
         this.noise = Tensor.zeros(batchSize, zChannels, settings.height() / downscale, settings.width() / downscale);
         List<String> outputNames = new ArrayList<>(List.of(AutoencoderStep.LOSS, AutoencoderStep.RECONSTRUCTION,
                 AutoencoderStep.KL));
+        TrainableInputs weights = TrainableInputs.sameNames(parameters, trainable);
         outputs = new Tensor[4 + trainable.size()];
         outputs[0] = loss;
         outputs[1] = reconstruction;
         outputs[2] = kl;
+        gradients = weights.gradientOutputs(outputs, 3, outputNames, AutoencoderStep.GRAD);
+        squares = TrainableInputs.sumOfSquaresOutput(outputs, 3 + trainable.size(), outputNames);
+        // The weights are the same tensors every step (updated in place): fed once.
         inputs = new Tensor[2 + trainable.size()];
         inputs[0] = batch;
         inputs[1] = noise;
-        for (int i = 0; i < trainable.size(); i++) {
-            String name = trainable.get(i);
-            Tensor g = Tensor.zeros(parameters.get(name).shape());
-            gradients.put(name, g);
-            outputs[3 + i] = g;
-            outputNames.add(AutoencoderStep.GRAD + name);
-            inputs[2 + i] = parameters.get(name);
-        }
-        outputs[3 + trainable.size()] = squares;
-        outputNames.add(GradientOutputs.SUM_OF_SQUARES);
+        weights.feed(inputs, 2);
         List<String> varying = new ArrayList<>(List.of(AutoencoderStep.IMAGES, AutoencoderStep.NOISE));
         varying.addAll(trainable);
         binding = session.bind(Map.of(), varying, outputNames);

@@ -28,6 +28,15 @@ final class TrainableInputs {
         this.parameterOf = parameterOf;
     }
 
+    /** Inputs named as the parameters they are fed from (every weight of an autoencoder step). */
+    static TrainableInputs sameNames(Map<String, Tensor> parameters, List<String> names) {
+        Map<String, String> identity = new LinkedHashMap<>();
+        for (String n : names) {
+            identity.put(n, n);
+        }
+        return new TrainableInputs(parameters, names, identity);
+    }
+
     /** The step graph's input names, in order. */
     List<String> names() {
         return names;
