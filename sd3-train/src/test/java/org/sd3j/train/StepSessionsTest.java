@@ -56,6 +56,16 @@ class StepSessionsTest {
     }
 
     @Test
+    void anUnavailableProviderFailsAtConstructionThoughNoSessionIsCreatedYet() {
+        assertThatThrownBy(() -> new StepSessions(graph(), OnnxOptions.cuda(0), GraphSession.WeightBinding.INITIALIZERS))
+                .isInstanceOf(org.sd3j.onnx.runtime.ProviderUnavailableException.class);
+        OnnxOptions fallback = OnnxOptions.cuda(0).toBuilder().fallback(OnnxOptions.Fallback.CPU).build();
+        try (StepSessions sessions = new StepSessions(graph(), fallback, GraphSession.WeightBinding.INITIALIZERS)) {
+            assertThat(run(sessions.forShape(Map.of("batch", 2L)), 2)[0]).isEqualTo(2);
+        }
+    }
+
+    @Test
     void closeClosesEverySessionOnceAndLaterUseFails() {
         StepSessions sessions = new StepSessions(graph(), OnnxOptions.cpu(), GraphSession.WeightBinding.INITIALIZERS);
         GraphSession one = sessions.forShape(Map.of("batch", 1L));
