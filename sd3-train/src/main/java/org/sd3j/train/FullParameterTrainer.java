@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * scratch: the same loop as {@link LoraTrainer} (reproducible, resumable, atomic checkpoints, a clear stop on
  * divergence), with the weights copied into writable float32 tensors that the step graph reads as inputs and AdamW
  * updates in place. A fused qkv's q, k and v rows train as three tensors ({@code <name>#q}, {@code #k}, {@code #v})
- * and are joined again by {@link #writeCheckpoint}.
+ * and are joined again by {@link #writeCheckpoint}. The last block's context q is not among them: its outputs reach
+ * nothing (the block is pre-only), so the graph does not compute it, and the checkpoint keeps its rows as they were.
  *
  * <p>Owns the checkpoint mapping, its sessions and the copies; {@link #close()} releases them (idempotent). Not
  * thread-safe.
@@ -167,12 +169,17 @@ public final class FullParameterTrainer implements AutoCloseable {
             Tensor trained = parameters.get(name);
             if (trained != null) {
                 w.add(name, DType.F32, shape, bytes(List.of(trained)));
-            } else if (parameters.containsKey(name + QKV_PARTS[0])) {
-                List<Tensor> parts = new ArrayList<>();
-                for (String p : QKV_PARTS) {
-                    parts.add(parameters.get(name + p));
+            } else if (hasAnyPart(parameters, name)) {
+                // A part the graph does not read (the last block's context q) was not trained: its rows stay.
+                Tensor joined = source.toFloatTensor(name);
+                int rows = joined.size() / QKV_PARTS.length;
+                for (int p = 0; p < QKV_PARTS.length; p++) {
+                    Tensor part = parameters.get(name + QKV_PARTS[p]);
+                    if (part != null) {
+                        joined.asFloatBuffer().put(p * rows, part.asFloatBuffer(), 0, rows);
+                    }
                 }
-                w.add(name, DType.F32, shape, bytes(parts));
+                w.add(name, DType.F32, shape, bytes(List.of(joined)));
             } else {
                 ByteBuffer b = source.bytes(name);
                 ByteBuffer copy = ByteBuffer.allocate(b.remaining());
@@ -182,6 +189,10 @@ public final class FullParameterTrainer implements AutoCloseable {
         }
         metadata.forEach(w::metadata);
         w.write(file);
+    }
+
+    private static boolean hasAnyPart(Map<String, Tensor> parameters, String fusedName) {
+        return Arrays.stream(QKV_PARTS).anyMatch(p -> parameters.containsKey(fusedName + p));
     }
 
     private static ByteBuffer bytes(List<Tensor> tensors) {

@@ -297,6 +297,21 @@ class LoraTrainerTest {
         }
         try (TensorSource written = Safetensors.open(out); TensorSource source = Safetensors.open(checkpoint)) {
             assertThat(written.names()).isEqualTo(source.names()); // encoders and VAE carried over
+            // The pre-only last block's context q is not in the graph: its rows are the source's, k and v trained.
+            String qkv = source.names().stream().filter(n -> n.endsWith("context_block.attn.qkv.weight"))
+                    .max(java.util.Comparator.comparingInt(LoraTrainerTest::blockIndex)).orElseThrow();
+            float[] before = source.toFloatTensor(qkv).toArray();
+            float[] after = written.toFloatTensor(qkv).toArray();
+            int rows = before.length / 3;
+            assertThat(java.util.Arrays.copyOfRange(after, 0, rows))
+                    .containsExactly(java.util.Arrays.copyOfRange(before, 0, rows));
+            assertThat(java.util.Arrays.copyOfRange(after, rows, before.length))
+                    .isNotEqualTo(java.util.Arrays.copyOfRange(before, rows, before.length));
         }
+    }
+
+    private static int blockIndex(String key) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("joint_blocks\\.(\\d+)\\.").matcher(key);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
     }
 }

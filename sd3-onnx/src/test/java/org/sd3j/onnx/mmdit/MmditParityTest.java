@@ -18,6 +18,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
 import org.sd3j.onnx.safetensors.TensorSource;
@@ -106,6 +107,33 @@ class MmditParityTest {
             in.put(MmditGraph.POOLED, c.toFloatTensor("y"));
             Tensor out = s.run(in).get(MmditGraph.OUTPUT);
             assertThat(maxDiff(out, c, "out_f64_temb64")).isLessThan(TOLERANCE);
+        }
+    }
+
+    /**
+     * The graph training steps are built on: scores as FusedMatMul, and in the pre-only last block no context
+     * queries (its context outputs are dropped). Same velocities as the reference, with and without qk-norm.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void trainingAttentionMatchesReference(String model, String caseName) {
+        Path ckpt = resource(model + "/weights.safetensors");
+        try (TensorSource source = Safetensors.open(ckpt);
+             TensorSource c = Safetensors.open(resource(model + "/" + caseName + ".safetensors"))) {
+            MmditWeights w = MmditWeights.of(source, ckpt, org.sd3j.onnx.graph.ElementType.FLOAT);
+            OnnxGraph graph = MmditGraph.build(MmditConfig.infer(w), w, java.util.Set.of(),
+                    MmditGraph.Attention.TRAINING);
+            String lastContextQkv = "joint_blocks." + (MmditConfig.infer(w).depth() - 1) + ".context_block.attn.qkv";
+            assertThat(graph.weights().keySet()).noneMatch(n -> n.contains(lastContextQkv) && n.endsWith("#q"))
+                    .anyMatch(n -> n.contains(lastContextQkv) && n.endsWith("#k"));
+            try (GraphSession s = GraphSession.create(graph, OnnxOptions.cpu())) {
+                java.util.Map<String, Tensor> in = new java.util.LinkedHashMap<>();
+                in.put(MmditGraph.LATENTS, c.toFloatTensor("x"));
+                in.put(MmditGraph.TIMESTEP, c.toFloatTensor("t"));
+                in.put(MmditGraph.CONTEXT, c.toFloatTensor("context"));
+                in.put(MmditGraph.POOLED, c.toFloatTensor("y"));
+                assertThat(maxDiff(s.run(in).get(MmditGraph.OUTPUT), c, "out_f64_temb64")).isLessThan(TOLERANCE);
+            }
         }
     }
 
