@@ -68,8 +68,8 @@ public final class Autodiff {
             }
         }
 
-        VjpRules rules = new VjpRules(g);
         Map<String, Value> grads = new HashMap<>();
+        VjpRules rules = new VjpRules(g, grads::get);
         grads.put(loss.name(), rules.onesLike(loss));
         for (Node n : path) {
             List<Value> outGrads = new ArrayList<>();

@@ -26,16 +26,23 @@ final class VjpRules {
      * away, so they do not count as readers at run time.
      */
     private final Map<String, Integer> readers = new java.util.HashMap<>();
+    /** The forward node reading each value that has exactly one reader (Shape nodes left out). */
+    private final Map<String, Node> onlyReader = new java.util.HashMap<>();
+    /** The gradients found so far, by value name (the caller's map, filled in reverse topological order). */
+    private final java.util.function.Function<String, Value> gradientOf;
 
-    VjpRules(GraphBuilder g) {
+    VjpRules(GraphBuilder g, java.util.function.Function<String, Value> gradientOf) {
         this.g = g;
+        this.gradientOf = gradientOf;
         for (Node n : g.nodes()) {
             if (n.op() != Op.SHAPE) {
                 for (String in : n.inputs()) {
                     readers.merge(in, 1, Integer::sum);
+                    onlyReader.put(in, n);
                 }
             }
         }
+        onlyReader.keySet().removeIf(name -> readers.get(name) != 1);
     }
 
     Value onesLike(Value v) {
@@ -148,7 +155,10 @@ final class VjpRules {
             case SOFTMAX: {
                 Value y = out(n);
                 long axis = (Long) n.attributes().get("axis");
-                Value dot = g.reduceSum(g.mul(dy, y), true, axis);
+                Value dot = attentionRowDots(y, axis);
+                if (dot == null) {
+                    dot = g.reduceSum(g.mul(dy, y), true, axis);
+                }
                 return List.of(g.mul(y, g.sub(dy, dot)));
             }
             case LAYER_NORMALIZATION:
@@ -209,6 +219,41 @@ final class VjpRules {
                               java.util.function.Supplier<Value> b) {
         return Arrays.asList(dependent.contains(n.inputs().get(0)) ? a.get() : null,
                 dependent.contains(n.inputs().get(1)) ? b.get() : null);
+    }
+
+    /**
+     * For attention probabilities {@code P} (a softmax over the last axis) read only by {@code O = P V}: the row
+     * sums of {@code dP * P}, which the softmax gradient needs, as the row sums of {@code dO * O} (FlashAttention's
+     * {@code D}), since {@code sum_j P_ij (dO V^T)_ij = sum_d dO_id O_id}. Those read a [.., T, 64] tensor instead
+     * of the [.., T, T] one. Null where the pattern does not hold.
+     */
+    private Value attentionRowDots(Value p, long axis) {
+        if (p.shape() == null || (axis != -1 && axis != p.rank() - 1)) {
+            return null;
+        }
+        Node product = onlyReader.get(p.name());
+        if (product == null || !product.inputs().get(0).equals(p.name())) {
+            return null;
+        }
+        if (product.op() == Op.FUSED_MATMUL) {
+            Map<String, Object> a = product.attributes();
+            for (String flag : List.of("transA", "transB", "transBatchA", "transBatchB")) {
+                if (Long.valueOf(1L).equals(a.get(flag))) {
+                    return null;
+                }
+            }
+            if (a.containsKey("alpha") && ((Number) a.get("alpha")).doubleValue() != 1.0) {
+                return null;
+            }
+        } else if (product.op() != Op.MATMUL) {
+            return null;
+        }
+        Value o = g.value(product.outputs().get(0));
+        Value dO = gradientOf.apply(o.name());
+        if (dO == null || o.shape() == null || o.rank() != p.rank()) {
+            return null;
+        }
+        return g.reduceSum(g.mul(dO, o), true, -1);
     }
 
     /** d gelu(x) / dx, given the forward's output {@code y = gelu(x)}. */

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.sd3j.onnx.graph.Dim;
 import org.sd3j.onnx.graph.ElementType;
 import org.sd3j.onnx.graph.GraphBuilder;
+import org.sd3j.onnx.graph.Op;
 import org.sd3j.onnx.graph.Value;
 
 /** Every gradient rule against central finite differences in float64 (see {@link GradientCheck}). */
@@ -156,6 +157,37 @@ class VjpRulesTest {
         @Test
         void softmaxOverTheLastAxis() {
             check().input("x", -2, 2, 2, 3, 5).check((g, v) -> g.softmax(v.get("x"), -1));
+        }
+
+        @Test
+        void attentionProbabilitiesReadOnlyByTheirProduct() {
+            // The softmax's row dots come from the product's output and gradient (FlashAttention's D).
+            check().input("s", -2, 2, 2, 5, 5).input("v", -1, 1, 2, 5, 3)
+                    .check((g, v) -> g.matMul(g.softmax(v.get("s"), -1), v.get("v")));
+            check().float32().input("q", -1, 1, 2, 5, 3).input("k", -1, 1, 2, 5, 3).input("v", -1, 1, 2, 5, 3)
+                    .check((g, v) -> g.matMul(g.softmax(g.fusedMatMul(v.get("q"), v.get("k"), false, true), -1),
+                            v.get("v")));
+        }
+
+        @Test
+        void attentionProbabilitiesWithAnotherReaderKeepTheGeneralRule() {
+            check().input("s", -2, 2, 2, 5, 5).input("v", -1, 1, 2, 5, 3).check((g, v) -> {
+                Value p = g.softmax(v.get("s"), -1);
+                return g.add(g.matMul(p, v.get("v")), g.reduceSum(g.mul(p, p), true, -1));
+            });
+        }
+
+        @Test
+        void theAttentionRuleReducesOverTheHeadWidthNotOverTheKeys() {
+            GraphBuilder g = new GraphBuilder("attention");
+            Value s = g.input("s", ElementType.FLOAT, Dim.of(2), Dim.of(5), Dim.of(5));
+            Value v = g.input("v", ElementType.FLOAT, Dim.of(2), Dim.of(5), Dim.of(3));
+            Value out = g.matMul(g.softmax(s, -1), v);
+            Autodiff.gradients(g, g.reduceSum(g.mul(out, out), false, 0, 1, 2), List.of(s, v));
+            List<List<Dim>> reduced = g.nodes().stream().filter(n -> n.op() == Op.REDUCE_SUM)
+                    .map(n -> g.value(n.inputs().get(0)).shape()).toList();
+            assertThat(reduced).contains(List.of(Dim.of(2), Dim.of(5), Dim.of(3)))
+                    .doesNotContain(List.of(Dim.of(2), Dim.of(5), Dim.of(5)));
         }
 
         @Test
