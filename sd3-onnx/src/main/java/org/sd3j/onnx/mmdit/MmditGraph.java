@@ -57,16 +57,19 @@ public final class MmditGraph {
     private final ElementType type;
     private final Attention attention;
     private final LinearAdapter adapter;
-    /** Training graphs keep LayerNorm's mean and inverse std as outputs, for the backward pass. */
-    private final boolean normStatistics;
+    /**
+     * Training graphs keep values for the backward pass: LayerNorm's mean and inverse std as outputs, GELU's
+     * sigmoid (see {@link GraphBuilder#geluTanhAsSigmoid}).
+     */
+    private final boolean forTraining;
     private Value ones;
     /** Run-time [B, T] of the image and text token streams, computed once for every Linear. */
     private Value xLead;
     private Value ctxLead;
 
     private MmditGraph(GraphBuilder g, MmditConfig cfg, MmditWeights w, Attention attention, LinearAdapter adapter,
-                       boolean normStatistics) {
-        this.normStatistics = normStatistics;
+                       boolean forTraining) {
+        this.forTraining = forTraining;
         this.cfg = cfg;
         this.w = w;
         this.type = w.computeType();
@@ -117,18 +120,19 @@ public final class MmditGraph {
 
     /**
      * {@link #emit(GraphBuilder, MmditConfig, MmditWeights, Set, Attention, LinearAdapter, Value, Value, Value,
-     * Value)} for training graphs when {@code normStatistics}: every LayerNorm also outputs its mean and inverse
-     * standard deviation, which the backward pass reuses.
+     * Value)}, for training graphs when {@code forTraining}: values the backward pass reuses are kept instead of
+     * fused away (every LayerNorm also outputs its mean and inverse standard deviation; GELU is spelled out as
+     * {@code x * sigmoid(..)}, see {@link GraphBuilder#geluTanhAsSigmoid}). Same values either way.
      */
     public static Value emit(GraphBuilder g, MmditConfig cfg, MmditWeights weights, Set<Integer> skippedBlocks,
-                             Attention attention, LinearAdapter adapter, boolean normStatistics, Value latents,
+                             Attention attention, LinearAdapter adapter, boolean forTraining, Value latents,
                              Value timestep, Value context, Value pooled) {
         for (int b : skippedBlocks) {
             if (b < 0 || b >= cfg.depth()) {
                 throw new IllegalArgumentException("skippedBlocks must be in [0, " + cfg.depth() + "), found " + b);
             }
         }
-        return new MmditGraph(g, cfg, weights, attention, adapter, normStatistics).emit(skippedBlocks, latents,
+        return new MmditGraph(g, cfg, weights, attention, adapter, forTraining).emit(skippedBlocks, latents,
                 timestep, context, pooled);
     }
 
@@ -323,7 +327,8 @@ public final class MmditGraph {
 
     private Value mlp(Value x, String block, Value lead) {
         int d = cfg.hiddenSize();
-        Value hdn = g.gelu(linear(x, block + ".mlp.fc1", d, cfg.mlpHidden(), lead), true);
+        Value fc1 = linear(x, block + ".mlp.fc1", d, cfg.mlpHidden(), lead);
+        Value hdn = forTraining ? g.geluTanhAsSigmoid(fc1) : g.gelu(fc1, true);
         return linear(hdn, block + ".mlp.fc2", cfg.mlpHidden(), d, lead);
     }
 
@@ -399,7 +404,7 @@ public final class MmditGraph {
     /** LayerNorm over D without affine parameters, eps 1e-6. */
     private Value layerNorm(Value x) {
         // ONNX Runtime's CPU kernel keeps float32 statistics only: float64 graphs (gradient checks) recompute them.
-        if (normStatistics && type == ElementType.FLOAT) {
+        if (forTraining && type == ElementType.FLOAT) {
             return g.layerNormWithStatistics(x, ones, null, MmditConfig.NORM_EPS)[0];
         }
         return g.layerNorm(x, ones, null, MmditConfig.NORM_EPS);

@@ -18,6 +18,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.sd3j.conditioning.Conditioning;
 import org.sd3j.onnx.graph.GraphSession;
+import org.sd3j.onnx.graph.Op;
+import org.sd3j.onnx.graph.ElementType;
+import org.sd3j.onnx.graph.Dim;
+import org.sd3j.onnx.graph.Value;
+import org.sd3j.onnx.graph.GraphBuilder;
 import org.sd3j.onnx.graph.OnnxGraph;
 import org.sd3j.onnx.runtime.OnnxOptions;
 import org.sd3j.onnx.safetensors.Safetensors;
@@ -111,21 +116,32 @@ class MmditParityTest {
     }
 
     /**
-     * The graph training steps are built on: scores as FusedMatMul, and in the pre-only last block no context
-     * queries (its context outputs are dropped). Same velocities as the reference, with and without qk-norm.
+     * The graph training steps are built on: scores as FusedMatMul, no context queries in the pre-only last block
+     * (its context outputs are dropped), LayerNorms with their statistics, GELU spelled out with its sigmoid. Same
+     * velocities as the reference, with and without qk-norm.
      */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
-    void trainingAttentionMatchesReference(String model, String caseName) {
+    void trainingGraphMatchesReference(String model, String caseName) {
         Path ckpt = resource(model + "/weights.safetensors");
         try (TensorSource source = Safetensors.open(ckpt);
              TensorSource c = Safetensors.open(resource(model + "/" + caseName + ".safetensors"))) {
-            MmditWeights w = MmditWeights.of(source, ckpt, org.sd3j.onnx.graph.ElementType.FLOAT);
-            OnnxGraph graph = MmditGraph.build(MmditConfig.infer(w), w, java.util.Set.of(),
-                    MmditGraph.Attention.TRAINING);
-            String lastContextQkv = "joint_blocks." + (MmditConfig.infer(w).depth() - 1) + ".context_block.attn.qkv";
+            MmditWeights w = MmditWeights.of(source, ckpt, ElementType.FLOAT);
+            MmditConfig cfg = MmditConfig.infer(w);
+            GraphBuilder g = new GraphBuilder("training");
+            Value x = g.input(MmditGraph.LATENTS, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(16),
+                    Dim.symbol("height"), Dim.symbol("width"));
+            Value t = g.input(MmditGraph.TIMESTEP, ElementType.FLOAT, Dim.symbol("batch"));
+            Value ctx = g.input(MmditGraph.CONTEXT, ElementType.FLOAT, Dim.symbol("batch"), Dim.symbol("sequence"),
+                    Dim.of(cfg.contextDim()));
+            Value y = g.input(MmditGraph.POOLED, ElementType.FLOAT, Dim.symbol("batch"), Dim.of(cfg.pooledDim()));
+            g.output(MmditGraph.emit(g, cfg, w, java.util.Set.of(), MmditGraph.Attention.TRAINING,
+                    MmditGraph.LinearAdapter.NONE, true, x, t, ctx, y), MmditGraph.OUTPUT);
+            OnnxGraph graph = g.build();
+            String lastContextQkv = "joint_blocks." + (cfg.depth() - 1) + ".context_block.attn.qkv";
             assertThat(graph.weights().keySet()).noneMatch(n -> n.contains(lastContextQkv) && n.endsWith("#q"))
                     .anyMatch(n -> n.contains(lastContextQkv) && n.endsWith("#k"));
+            assertThat(graph.nodes()).noneMatch(n -> n.op() == Op.GELU);
             try (GraphSession s = GraphSession.create(graph, OnnxOptions.cpu())) {
                 java.util.Map<String, Tensor> in = new java.util.LinkedHashMap<>();
                 in.put(MmditGraph.LATENTS, c.toFloatTensor("x"));

@@ -26,6 +26,8 @@ final class VjpRules {
      * away, so they do not count as readers at run time.
      */
     private final Map<String, Integer> readers = new java.util.HashMap<>();
+    /** The node computing each value of the forward graph. */
+    private final Map<String, Node> producer = new java.util.HashMap<>();
     /** The forward node reading each value that has exactly one reader (Shape nodes left out). */
     private final Map<String, Node> onlyReader = new java.util.HashMap<>();
     /** The gradients found so far, by value name (the caller's map, filled in reverse topological order). */
@@ -43,6 +45,11 @@ final class VjpRules {
             }
         }
         onlyReader.keySet().removeIf(name -> readers.get(name) != 1);
+        for (Node n : g.nodes()) {
+            for (String out : n.outputs()) {
+                producer.put(out, n);
+            }
+        }
     }
 
     Value onesLike(Value v) {
@@ -67,7 +74,12 @@ final class VjpRules {
                 return List.of(unbroadcast(dy, in(n, 0)), unbroadcast(dy, in(n, 1)));
             case SUB:
                 return List.of(unbroadcast(dy, in(n, 0)), unbroadcast(g.neg(dy), in(n, 1)));
-            case MUL:
+            case MUL: {
+                List<Value> gelu = geluAsSigmoid(n, dy, dependent);
+                if (gelu != null) {
+                    return gelu;
+                }
+            }
                 return grads(n, dependent,
                         () -> unbroadcast(g.mul(dy, in(n, 1)), in(n, 0)),
                         () -> unbroadcast(g.mul(dy, in(n, 0)), in(n, 1)));
@@ -254,6 +266,63 @@ final class VjpRules {
             return null;
         }
         return g.reduceSum(g.mul(dO, o), true, -1);
+    }
+
+    /**
+     * {@code y = x * s}, {@code s = sigmoid(x (a + b x^2))} ({@link GraphBuilder#geluTanhAsSigmoid}): the whole
+     * derivative goes to x, {@code dy * s (1 + (x - y)(a + 3b x^2))}, from the forward's s and x^2 (7 element-wise
+     * ops, against 12 for the GELU op's rule, which recomputes s); s gets no gradient, so its chain adds nothing.
+     * Null where {@code n} is not that form.
+     */
+    private List<Value> geluAsSigmoid(Node n, Value dy, Set<String> dependent) {
+        for (int xi = 0; xi < 2; xi++) {
+            String x = n.inputs().get(xi);
+            String s = n.inputs().get(1 - xi);
+            Node sigmoid = producer.get(s);
+            if (sigmoid == null || sigmoid.op() != Op.SIGMOID) {
+                continue;
+            }
+            Node u = producer.get(sigmoid.inputs().get(0));
+            String inner = u == null || u.op() != Op.MUL ? null : other(u, x);
+            Node add = inner == null ? null : producer.get(inner);
+            if (add == null || add.op() != Op.ADD) {
+                continue;
+            }
+            for (int ai = 0; ai < 2; ai++) {
+                java.util.OptionalDouble a = g.floatScalar(g.value(add.inputs().get(1 - ai)));
+                Node scaled = producer.get(add.inputs().get(ai));
+                if (a.isEmpty() || scaled == null || scaled.op() != Op.MUL) {
+                    continue;
+                }
+                for (int bi = 0; bi < 2; bi++) {
+                    java.util.OptionalDouble b = g.floatScalar(g.value(scaled.inputs().get(1 - bi)));
+                    Node square = producer.get(scaled.inputs().get(bi));
+                    if (b.isEmpty() || square == null || square.op() != Op.MUL
+                            || !square.inputs().get(0).equals(x) || !square.inputs().get(1).equals(x)) {
+                        continue;
+                    }
+                    if (!dependent.contains(x)) {
+                        return Arrays.asList(null, null);
+                    }
+                    Value xv = g.value(x);
+                    ElementType t = xv.type();
+                    Value slope = g.add(g.mul(g.value(square.outputs().get(0)), g.scalar(t, 3 * b.getAsDouble())),
+                            g.scalar(t, a.getAsDouble()));
+                    Value inside = g.add(g.mul(g.sub(xv, out(n)), slope), g.scalar(t, 1.0));
+                    Value dx = g.mul(dy, g.mul(g.value(s), inside));
+                    return xi == 0 ? Arrays.asList(dx, null) : Arrays.asList(null, dx);
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The input of binary node {@code n} other than {@code name}, or null if {@code name} is not one of them. */
+    private static String other(Node n, String name) {
+        if (n.inputs().get(0).equals(name)) {
+            return n.inputs().get(1);
+        }
+        return n.inputs().get(1).equals(name) ? n.inputs().get(0) : null;
     }
 
     /** d gelu(x) / dx, given the forward's output {@code y = gelu(x)}. */
