@@ -30,6 +30,8 @@ final class VjpRules {
     private final Map<String, Node> producer = new java.util.HashMap<>();
     /** The forward node reading each value that has exactly one reader (Shape nodes left out). */
     private final Map<String, Node> onlyReader = new java.util.HashMap<>();
+    /** Element-wise products made by the MUL rule, by operand names: later rules may reuse them. */
+    private final Map<String, Value> products = new java.util.HashMap<>();
     /** The gradients found so far, by value name (the caller's map, filled in reverse topological order). */
     private final java.util.function.Function<String, Value> gradientOf;
 
@@ -81,8 +83,8 @@ final class VjpRules {
                 }
             }
                 return grads(n, dependent,
-                        () -> unbroadcast(g.mul(dy, in(n, 1)), in(n, 0)),
-                        () -> unbroadcast(g.mul(dy, in(n, 0)), in(n, 1)));
+                        () -> unbroadcast(product(dy, in(n, 1)), in(n, 0)),
+                        () -> unbroadcast(product(dy, in(n, 0)), in(n, 1)));
             case DIV:
                 return grads(n, dependent,
                         () -> unbroadcast(g.div(dy, in(n, 1)), in(n, 0)),
@@ -227,6 +229,13 @@ final class VjpRules {
         }
     }
 
+    /** {@code a * b}, remembered for {@link #modulatedRowMeans}. */
+    private Value product(Value a, Value b) {
+        Value p = g.mul(a, b);
+        products.put(a.name() + "*" + b.name(), p);
+        return p;
+    }
+
     private List<Value> grads(Node n, Set<String> dependent, java.util.function.Supplier<Value> a,
                               java.util.function.Supplier<Value> b) {
         return Arrays.asList(dependent.contains(n.inputs().get(0)) ? a.get() : null,
@@ -323,6 +332,34 @@ final class VjpRules {
             return n.inputs().get(1);
         }
         return n.inputs().get(1).equals(name) ? n.inputs().get(0) : null;
+    }
+
+    /**
+     * For a unit-scale norm whose output {@code y} is read only by a modulation {@code m = y * s} with
+     * {@code s [B, 1, D]} (SD3's {@code x-hat * (1 + scale)}): the row means of {@code dy * y} that the norm's
+     * gradient needs, where {@code dy = dm * s}, as {@code (dm * y) s^T / D}: one matrix-vector product over the
+     * {@code dm * y} that the MUL rule already made for {@code s}'s gradient, instead of another [B, T, D] product and
+     * its mean. Null where the pattern does not hold or that product was not made.
+     */
+    private Value modulatedRowMeans(Node norm) {
+        Value y = out(norm);
+        Node m = onlyReader.get(y.name());
+        if (m == null || m.op() != Op.MUL || y.shape() == null || !y.dim(-1).isKnown()) {
+            return null;
+        }
+        String other = other(m, y.name());
+        Value s = other == null ? null : g.value(other);
+        if (s == null || s.shape() == null || s.rank() != 3 || y.rank() != 3 || !s.dim(1).equals(Dim.of(1))
+                || !s.dim(2).equals(y.dim(2))) {
+            return null;
+        }
+        Value dm = gradientOf.apply(m.outputs().get(0));
+        Value p = dm == null ? null : products.get(dm.name() + "*" + y.name());
+        if (p == null) {
+            return null;
+        }
+        long d = y.dim(-1).size();
+        return g.mul(g.matMul(p, g.reshape(s, 0, d, 1)), g.scalar(y.type(), 1.0 / d));
     }
 
     /** d gelu(x) / dx, given the forward's output {@code y = gelu(x)}. */
@@ -561,8 +598,11 @@ final class VjpRules {
         List<Value> out = new ArrayList<>();
         if (dependent.contains(n.inputs().get(0))) {
             Value dxhat = unitScale ? dy : g.mul(dy, scale);
-            Value inner = g.sub(g.sub(dxhat, g.reduceMean(dxhat, true, -1)),
-                    g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), true, -1)));
+            Value rowMeans = unitScale ? modulatedRowMeans(n) : null;
+            if (rowMeans == null) {
+                rowMeans = g.reduceMean(g.mul(dxhat, xhat), true, -1);
+            }
+            Value inner = g.sub(g.sub(dxhat, g.reduceMean(dxhat, true, -1)), g.mul(xhat, rowMeans));
             out.add(g.mul(inv, inner));
         } else {
             out.add(null);

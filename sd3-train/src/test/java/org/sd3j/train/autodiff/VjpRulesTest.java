@@ -246,6 +246,31 @@ class VjpRulesTest {
         }
 
         @Test
+        void layerNormUnderAModulationTakesItsRowMeansFromTheModulationsProduct() {
+            // SD3's x-hat * (1 + scale) + shift, scale and shift [B, 1, D]; both paths to x-hat (stats kept or not).
+            for (boolean statistics : new boolean[] {false, true}) {
+                check().float32().input("x", -2, 2, 2, 3, 6).input("s", -0.5, 0.5, 2, 1, 6)
+                        .input("b", -1, 1, 2, 1, 6).check((g, v) -> modulated(g, v.get("x"), v.get("s"),
+                                v.get("b"), statistics));
+            }
+            GraphBuilder g = new GraphBuilder("modulated");
+            Value x = g.input("x", ElementType.FLOAT, Dim.of(2), Dim.of(3), Dim.of(6));
+            Value s = g.input("s", ElementType.FLOAT, Dim.of(2), Dim.of(1), Dim.of(6));
+            Value y = modulated(g, x, s, g.input("b", ElementType.FLOAT, Dim.of(2), Dim.of(1), Dim.of(6)), true);
+            Autodiff.gradients(g, g.reduceSum(g.mul(y, y), false, 0, 1, 2), List.of(x, s));
+            // The row means as a product with the modulation, reshaped [B, D, 1].
+            assertThat(g.nodes()).anyMatch(n -> n.op() == Op.MATMUL
+                    && List.of(Dim.of(2), Dim.of(6), Dim.of(1)).equals(g.value(n.inputs().get(1)).shape()));
+        }
+
+        private Value modulated(GraphBuilder g, Value x, Value s, Value b, boolean statistics) {
+            Value ones = g.constant(new float[] {1, 1, 1, 1, 1, 1}, 6);
+            Value norm = statistics ? g.layerNormWithStatistics(x, ones, null, 1e-6)[0]
+                    : g.layerNorm(x, ones, null, 1e-6);
+            return g.add(g.mul(norm, g.add(s, g.constant(new float[] {1}, 1))), b);
+        }
+
+        @Test
         void reduceMeanAndSumKeepingAndDroppingAxes() {
             check().input("x", -2, 2, 2, 3, 4).check((g, v) -> {
                 Value m = g.reduceMean(v.get("x"), true, -1); // [2, 3, 1]
