@@ -28,7 +28,7 @@ import org.sd3j.train.optim.StateTensors;
  * {@link #load(Path)} restores every tensor and counter bit for bit, with the maps in their saved order.
  *
  * <p><b>Ownership.</b> The record holds the given tensors by reference: {@code save} reads them (so they must
- * not change during it), e.g. the live views of {@code AdamW.state()}. A loaded checkpoint's tensors are new and
+ * not change during it), e.g. what {@code AdamW.state()} returns. A loaded checkpoint's tensors are new and
  * belong to the caller; hand them to {@code AdamW.loadState}, {@code Ema.loadState} and copy the parameters in.
  *
  * @param step       training steps completed, {@code >= 0}

@@ -26,20 +26,24 @@ import org.sd3j.tensor.Tensor;
  * for bit those of PyTorch 1.13.1 on an AVX2 CPU (checked over several steps with changing learning rates and
  * hyper-parameters, see {@code src/test/python/make_optim_golden.py}).
  *
- * <p><b>Memory.</b> The moment buffers ({@code m}, {@code v}: two floats per parameter element) are allocated
- * once, at construction, with one set of block buffers per worker; {@link #step(Map, double)} allocates no buffers
- * (only small objects: views of the gradients, the name check and the worker tasks).
+ * <p><b>Memory.</b> The moments ({@code m}, {@code v}: two floats per parameter element) live on the Java heap,
+ * one array per {@value ElementBlocks#BLOCK}-element block, allocated at construction with one pair of block
+ * buffers per worker; {@link #step(Map, double)} allocates no buffers (only small objects: views of the gradients,
+ * the name check and the worker tasks). {@link #state()} adds one direct copy of the moments, made at its first
+ * call and reused.
  *
- * <p><b>Speed.</b> A step works through {@value ElementBlocks#BLOCK}-element blocks copied into heap arrays, where
- * the arithmetic vectorises, spread over the common fork-join pool and the calling thread; the result does not
- * depend on how many cores do it.
+ * <p><b>Speed.</b> A step works block by block, spread over the common fork-join pool and the calling thread: the
+ * block's parameters and gradients are copied from their direct buffers into heap arrays, and the arithmetic runs
+ * over those and the moments' own arrays, where it vectorises. The moments are read and written where they live,
+ * so their memory traffic overlaps the arithmetic instead of adding copies to it (a full-parameter step of 9.5M
+ * elements: 10.0 -> 7.5 ms). The result does not depend on how many cores do it.
  *
  * <p><b>Ownership.</b> The optimizer borrows the parameter tensors given at construction and writes them in
  * every step; the caller keeps owning them. Gradients are only read.
  *
  * <p><b>State.</b> {@link #state()} exports the step count and, per parameter {@code p}, tensors named
- * {@code exp_avg/<p>} and {@code exp_avg_sq/<p>} (torch's state names); {@link #loadState(StateTensors)} imports
- * them.
+ * {@code exp_avg/<p>} and {@code exp_avg_sq/<p>} (torch's state names), as a snapshot; {@link
+ * #loadState(StateTensors)} imports them.
  *
  * <p>Not thread-safe: one training loop drives one optimizer (its steps use other threads internally).
  */
@@ -51,46 +55,36 @@ public final class AdamW {
 
     private final AdamWSettings settings;
     private final Map<String, Tensor> parameters;
-    private final Map<String, Tensor> expAvg = new LinkedHashMap<>();
-    private final Map<String, Tensor> expAvgSq = new LinkedHashMap<>();
-    private final Map<String, Tensor> stateView;
-    /** Per parameter, in order: its name and views of the parameter and moment buffers, made once. */
+    /** Per parameter, in order: its name and a view of its buffer, made once. */
     private final String[] names;
     private final FloatBuffer[] paramData;
-    private final FloatBuffer[] expAvgData;
-    private final FloatBuffer[] expAvgSqData;
     private final ElementBlocks blocks;
+    /** The moments, one array per block of {@link #blocks}. */
+    private final float[][] expAvg;
+    private final float[][] expAvgSq;
+    /** The tensors {@link #state()} fills, made at its first call. */
+    private Map<String, Tensor> snapshot;
     private final List<Scratch> scratch = new ArrayList<>();
     private long step;
 
     private AdamW(Map<String, Tensor> parameters, AdamWSettings settings) {
         this.settings = settings;
         this.parameters = parameters;
-        Map<String, Tensor> view = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
-            Tensor m = Tensor.zeros(e.getValue().shape());
-            Tensor v = Tensor.zeros(e.getValue().shape());
-            expAvg.put(e.getKey(), m);
-            expAvgSq.put(e.getKey(), v);
-        }
-        expAvg.forEach((name, m) -> view.put(EXP_AVG + name, m));
-        expAvgSq.forEach((name, v) -> view.put(EXP_AVG_SQ + name, v));
-        this.stateView = Collections.unmodifiableMap(view);
         int n = parameters.size();
         names = parameters.keySet().toArray(new String[0]);
         paramData = new FloatBuffer[n];
-        expAvgData = new FloatBuffer[n];
-        expAvgSqData = new FloatBuffer[n];
-        for (int i = 0; i < n; i++) {
-            paramData[i] = parameters.get(names[i]).asFloatBuffer();
-            expAvgData[i] = expAvg.get(names[i]).asFloatBuffer();
-            expAvgSqData[i] = expAvgSq.get(names[i]).asFloatBuffer();
-        }
         int[] sizes = new int[n];
         for (int i = 0; i < n; i++) {
+            paramData[i] = parameters.get(names[i]).asFloatBuffer();
             sizes[i] = paramData[i].limit();
         }
         blocks = new ElementBlocks(sizes);
+        expAvg = new float[blocks.blockCount()][];
+        expAvgSq = new float[blocks.blockCount()][];
+        for (int b = 0; b < blocks.blockCount(); b++) {
+            expAvg[b] = new float[blocks.blockSize(b)];
+            expAvgSq[b] = new float[blocks.blockSize(b)];
+        }
         for (int w = 0; w < blocks.workers(); w++) {
             scratch.add(new Scratch());
         }
@@ -177,22 +171,18 @@ public final class AdamW {
             int n = to - from;
             paramData[t].get(from, s.p, 0, n);
             gradData[t].get(from, s.g, 0, n);
-            expAvgData[t].get(from, s.m, 0, n);
-            expAvgSqData[t].get(from, s.v, 0, n);
-            update(s, n, gradientScale, decay, b1, oneMinusB1, b2, oneMinusB2, negStepSize, bc2Sqrt, eps);
+            update(s.p, s.g, expAvg[block], expAvgSq[block], n, gradientScale, decay, b1, oneMinusB1, b2,
+                    oneMinusB2, negStepSize, bc2Sqrt, eps);
             paramData[t].put(from, s.p, 0, n);
-            expAvgData[t].put(from, s.m, 0, n);
-            expAvgSqData[t].put(from, s.v, 0, n);
         });
     }
 
-    /** One block in heap arrays, where C2 vectorises it (vector FMA, square root and division round as scalar). */
-    private static void update(Scratch s, int n, float gradientScale, float decay, float b1, float oneMinusB1,
-            float b2, float oneMinusB2, float negStepSize, float bc2Sqrt, float eps) {
-        float[] p = s.p;
-        float[] g = s.g;
-        float[] m = s.m;
-        float[] v = s.v;
+    /**
+     * One block in heap arrays indexed alike (no offsets, which keep C2 from vectorising): vector FMA, square root
+     * and division round as scalar.
+     */
+    private static void update(float[] p, float[] g, float[] m, float[] v, int n, float gradientScale, float decay,
+            float b1, float oneMinusB1, float b2, float oneMinusB2, float negStepSize, float bc2Sqrt, float eps) {
         if (gradientScale != 1.0f) {
             for (int i = 0; i < n; i++) {
                 g[i] *= gradientScale; // what clip_grad_norm_ does to the gradient in place before the step
@@ -210,20 +200,40 @@ public final class AdamW {
         }
     }
 
-    /** One worker's block buffers, allocated once per optimizer. */
+    /** One worker's block buffers for the parameters and gradients, allocated once per optimizer. */
     private static final class Scratch {
         final float[] p = new float[ElementBlocks.BLOCK];
         final float[] g = new float[ElementBlocks.BLOCK];
-        final float[] m = new float[ElementBlocks.BLOCK];
-        final float[] v = new float[ElementBlocks.BLOCK];
     }
 
     /**
-     * The step count and live views of the moment buffers, named {@code exp_avg/<p>} then {@code exp_avg_sq/<p>}
-     * for every parameter {@code p} in order. The views change with the next step: copy to keep.
+     * The step count and the moments, named {@code exp_avg/<p>} then {@code exp_avg_sq/<p>} for every parameter
+     * {@code p} in order: tensors of the optimizer's that each call refills (made at the first call, so a checkpoint
+     * allocates nothing after the first). Valid until the next call: copy to keep.
      */
     public StateTensors state() {
-        return new StateTensors(step, stateView);
+        Map<String, Tensor> out = snapshot();
+        for (int b = 0; b < blocks.blockCount(); b++) {
+            String name = names[blocks.tensorOf(b)];
+            out.get(EXP_AVG + name).asFloatBuffer().put(blocks.startOf(b), expAvg[b]);
+            out.get(EXP_AVG_SQ + name).asFloatBuffer().put(blocks.startOf(b), expAvgSq[b]);
+        }
+        return new StateTensors(step, out);
+    }
+
+    /** The tensors {@link #state()} fills, made at the first call (their layout is the state's). */
+    private Map<String, Tensor> snapshot() {
+        if (snapshot == null) {
+            Map<String, Tensor> s = new LinkedHashMap<>();
+            for (String name : names) {
+                s.put(EXP_AVG + name, Tensor.zeros(parameters.get(name).shape()));
+            }
+            for (String name : names) {
+                s.put(EXP_AVG_SQ + name, Tensor.zeros(parameters.get(name).shape()));
+            }
+            snapshot = Collections.unmodifiableMap(s);
+        }
+        return snapshot;
     }
 
     /**
@@ -235,8 +245,12 @@ public final class AdamW {
      */
     public void loadState(StateTensors state) {
         Checks.notNull(state, "state");
-        TensorMaps.requireSameLayout(stateView, state.tensors(), "state.tensors()");
-        stateView.forEach((name, t) -> t.copyFrom(state.tensors().get(name)));
+        TensorMaps.requireSameLayout(snapshot(), state.tensors(), "state.tensors()");
+        for (int b = 0; b < blocks.blockCount(); b++) {
+            String name = names[blocks.tensorOf(b)];
+            state.tensors().get(EXP_AVG + name).asFloatBuffer().get(blocks.startOf(b), expAvg[b]);
+            state.tensors().get(EXP_AVG_SQ + name).asFloatBuffer().get(blocks.startOf(b), expAvgSq[b]);
+        }
         step = state.step();
     }
 }

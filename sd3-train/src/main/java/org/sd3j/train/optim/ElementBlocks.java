@@ -58,6 +58,21 @@ final class ElementBlocks {
         return tensor.length;
     }
 
+    /** The tensor block {@code b} belongs to. */
+    int tensorOf(int b) {
+        return tensor[b];
+    }
+
+    /** The first element of block {@code b} in its tensor. */
+    int startOf(int b) {
+        return start[b];
+    }
+
+    /** How many elements block {@code b} covers. */
+    int blockSize(int b) {
+        return end[b] - start[b];
+    }
+
     /** How many workers {@link #forEach} uses, so callers can make one scratch object per worker. */
     int workers() {
         return workers;

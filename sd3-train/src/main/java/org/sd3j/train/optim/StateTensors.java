@@ -11,9 +11,10 @@ import org.sd3j.tensor.Tensor;
  * The exportable state of a stateful training component ({@link AdamW}, {@link Ema}): a counter and named float
  * tensors, ready to be written into a checkpoint and handed back on resume.
  *
- * <p>Ownership: a {@code StateTensors} returned by {@code state()} holds <em>live views</em> of its component's
- * buffers, so that a checkpoint can be written without copying; they change with the component's next step.
- * Call {@link #copy()} to keep a snapshot. Importing ({@code loadState}) copies values in and never keeps the
+ * <p>Ownership: a {@code StateTensors} returned by {@code state()} holds tensors its component owns, so that a
+ * checkpoint can be written without allocating: live views of {@link Ema}'s buffers, which change with its next
+ * update, and {@link AdamW}'s snapshot of its moments, refilled by its next {@code state()}. Call {@link #copy()}
+ * to keep them. Importing ({@code loadState}) copies values in and never keeps the
  * given tensors. The map is unmodifiable and keeps its order.
  *
  * @param step    how many updates produced this state (AdamW's step count, the EMA's update count); {@code >= 0}
