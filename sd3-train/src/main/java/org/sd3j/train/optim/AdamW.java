@@ -36,7 +36,7 @@ import org.sd3j.tensor.Tensor;
  * block's parameters and gradients are copied from their direct buffers into heap arrays, and the arithmetic runs
  * over those and the moments' own arrays, where it vectorises. The moments are read and written where they live,
  * so their memory traffic overlaps the arithmetic instead of adding copies to it (a full-parameter step of 9.5M
- * elements: 10.0 -> 7.5 ms). The result does not depend on how many cores do it.
+ * elements: about 10 -> 8 ms). The result does not depend on how many cores do it.
  *
  * <p><b>Ownership.</b> The optimizer borrows the parameter tensors given at construction and writes them in
  * every step; the caller keeps owning them. Gradients are only read.
