@@ -30,7 +30,8 @@ import org.sd3j.tensor.Tensor;
  * one array per {@value ElementBlocks#BLOCK}-element block, allocated at construction with one pair of block
  * buffers per worker; {@link #step(Map, double)} allocates no buffers (only small objects: views of the gradients,
  * the name check and the worker tasks). {@link #state()} adds one direct copy of the moments, made at its first
- * call and reused.
+ * call and reused. Size the Java heap for the moments: 8 bytes per parameter (a 2B-parameter model needs
+ * {@code -Xmx} above 16 GB).
  *
  * <p><b>Speed.</b> A step works block by block, spread over the common fork-join pool and the calling thread: the
  * block's parameters and gradients are copied from their direct buffers into heap arrays, and the arithmetic runs
