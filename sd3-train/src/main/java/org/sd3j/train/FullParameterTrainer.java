@@ -50,7 +50,6 @@ public final class FullParameterTrainer implements AutoCloseable {
     private final StepSessions sessions;
     private final Map<String, Tensor> parameters;
     private final List<String> trainable;
-    private final Map<String, String> identity = new LinkedHashMap<>();
     private final TrainingLoop loop;
     private boolean closed;
 
@@ -61,7 +60,6 @@ public final class FullParameterTrainer implements AutoCloseable {
         this.sessions = sessions;
         this.parameters = parameters;
         this.trainable = trainable;
-        trainable.forEach(n -> identity.put(n, n));
         this.loop = new TrainingLoop(settings.loopSettings(settings.toJson()), checkpointFile(), parameters);
     }
 
@@ -128,7 +126,7 @@ public final class FullParameterTrainer implements AutoCloseable {
         ensureOpen();
         Checks.notNull(data, "data");
         try (RectifiedFlowSteps steps = new RectifiedFlowSteps(settings, sessions, data,
-                new TrainableInputs(parameters, trainable, identity))) {
+                TrainableInputs.sameNames(parameters, trainable))) {
             return loop.train(steps, listener);
         }
     }

@@ -366,7 +366,7 @@ public final class GraphBuilder {
 
     /**
      * GELU with the tanh approximation spelled out as {@code x * sigmoid(x (a + b x^2))}, {@code a = 2 sqrt(2/pi)},
-     * {@code b = 0.044715 a} (since {@code 0.5 (1 + tanh u) = sigmoid(2u)}): five element-wise ops where
+     * {@code b = 0.044715 a} (since {@code 0.5 (1 + tanh u) = sigmoid(2u)}): six element-wise ops where
      * {@link #gelu} is one, for training graphs, whose backward pass reads the sigmoid and {@code x^2} instead of
      * recomputing them (VjpRules recognises the form).
      */

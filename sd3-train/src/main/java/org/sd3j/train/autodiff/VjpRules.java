@@ -39,6 +39,9 @@ final class VjpRules {
         this.g = g;
         this.gradientOf = gradientOf;
         for (Node n : g.nodes()) {
+            for (String out : n.outputs()) {
+                producer.put(out, n);
+            }
             if (n.op() != Op.SHAPE) {
                 for (String in : n.inputs()) {
                     readers.merge(in, 1, Integer::sum);
@@ -47,11 +50,6 @@ final class VjpRules {
             }
         }
         onlyReader.keySet().removeIf(name -> readers.get(name) != 1);
-        for (Node n : g.nodes()) {
-            for (String out : n.outputs()) {
-                producer.put(out, n);
-            }
-        }
     }
 
     Value onesLike(Value v) {
